@@ -14,7 +14,8 @@ const common = {
 const entries = [
   { entryPoints: ['extension/main.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { entryPoints: ['language-server/main.ts'], outfile: 'dist/language-server.js' },
-  { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // node-llama-cpp loads native binaries relative to its own package folder, so it stays a runtime dependency.
+  { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: ['node-llama-cpp'] },
 ];
 
 if (watch) {
