@@ -1,4 +1,4 @@
-// Runs every *.test.ts under the given folders with node's test runner (TypeScript through tsx).
+// Runs every *.test.ts under the given folders (or the given test files) with node's test runner (TypeScript through tsx).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ function collect(dir, out) {
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith('--'));
 const dirs = args.filter((a) => !a.startsWith('--'));
-const files = dirs.flatMap((d) => collect(d, []));
+const files = dirs.flatMap((d) => (statSync(d).isDirectory() ? collect(d, []) : [d]));
 if (files.length === 0) {
   console.error(`no *.test.ts files under ${dirs.join(', ')}`);
   process.exit(1);

@@ -2,8 +2,9 @@
 // add a module under commands/ and a row here.
 import type { Command } from './command';
 import { checkCommand } from './check';
+import { diffCommand } from './diff';
 
-export const commands: readonly Command<any>[] = [checkCommand];
+export const commands: readonly Command<any>[] = [checkCommand, diffCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);
