@@ -10,6 +10,7 @@ export const gapKinds = [
   'seedsBelowMinimum',
   'emptyBranch',
   'knowledgeWithoutDocument',
+  'unreachableDocument',
   'upgradeToV3',
   'unbalancedCoverage',
   'duplicateQuestion',
@@ -51,6 +52,7 @@ export const gapKindTitles: Record<GapKind, string> = {
   seedsBelowMinimum: 'Too few seed examples',
   emptyBranch: 'Branches with no leaves',
   knowledgeWithoutDocument: 'Knowledge without a document',
+  unreachableDocument: 'Knowledge whose document cannot be read',
   upgradeToV3: 'Leaves to upgrade to version 3',
   unbalancedCoverage: 'Unbalanced coverage',
   duplicateQuestion: 'Questions repeated across leaves',
@@ -98,6 +100,15 @@ function leafGaps(leaf: LeafInfo, limits: Limits, gaps: Gap[]): void {
       severity: 'error',
       message: 'This knowledge leaf names no document (document: with repo, commit and patterns); data cannot be generated from it.',
       location: { file: leaf.file, line: 1 },
+    });
+  }
+  if (leaf.kind === 'knowledge' && leaf.documentProblem) {
+    const p = leaf.documentProblem;
+    gaps.push({
+      kind: 'unreachableDocument',
+      severity: 'error',
+      message: `${p.message} (${p.code})`,
+      location: { file: leaf.file, line: p.line, column: p.column },
     });
   }
   if (leaf.version < 3) {

@@ -110,6 +110,11 @@ export function examplePath(kind: NewLeafKind): string {
 
 export interface SkeletonOptions {
   createdBy?: string;
+  /**
+   * Schema version for a skill (default 3); 2 is for taxonomies whose tooling predates version 3. Knowledge is always
+   * version 3: ilab refuses knowledge in older versions.
+   */
+  version?: 2 | 3;
   limits?: { minSeedExamples?: number; minQaPerContext?: number };
 }
 
@@ -118,7 +123,7 @@ function scalar(value: string): string {
   return stringify(value, { version: '1.1', lineWidth: 0 }).trimEnd();
 }
 
-/** The qna.yaml text of a new version 3 leaf of the given kind. */
+/** The qna.yaml text of a new leaf of the given kind, in schema version 3 unless a skill is asked for in 2. */
 export function leafSkeleton(kind: NewLeafKind, options: SkeletonOptions = {}): string {
   const info = newLeafKind(kind);
   const seeds = Math.max(defaultLimits.minSeedExamples, options.limits?.minSeedExamples ?? 0);
@@ -127,7 +132,8 @@ export function leafSkeleton(kind: NewLeafKind, options: SkeletonOptions = {}): 
   const schema = info.folder === 'knowledge' ? 'knowledge' : 'compositional_skills';
   const n: Numbering = { question: 0, passage: 0 };
   const todo = (key: string) => placeholderText(key, schema, n);
-  const lines = ['version: 3', `created_by: ${scalar(createdBy)}`];
+  const version = info.folder === 'knowledge' ? 3 : (options.version ?? 3);
+  const lines = [`version: ${version}`, `created_by: ${scalar(createdBy)}`];
 
   if (info.folder === 'knowledge') {
     lines.push(`domain: ${todo('domain')}`, `document_outline: ${todo('document_outline')}`, 'seed_examples:');

@@ -48,6 +48,8 @@ export interface LeafInfo {
   hasDocument: boolean;
   /** Knowledge: attribution.txt sits beside the leaf; undefined when nobody looked. */
   hasAttribution?: boolean;
+  /** Knowledge: the first reason its document cannot be read locally; undefined when readable or nobody looked. */
+  documentProblem?: DocumentProblem;
   /** 1-based line of seed_examples (1 when there is none). */
   seedsLine: number;
   questions: LeafQuestion[];
@@ -68,6 +70,15 @@ export interface TreeNode {
 
 export interface LeafExtras {
   hasAttribution?: boolean;
+  /** Knowledge: why the named document cannot be read locally (repo, commit or pattern), when someone looked. */
+  documentProblem?: DocumentProblem;
+}
+
+export interface DocumentProblem {
+  code: string;
+  message: string;
+  line: number;
+  column: number;
 }
 
 export interface TreeOptions {
@@ -120,6 +131,7 @@ export function describeLeaf(leaf: ParsedLeaf, file: string, kind: LeafKind, lea
     description: kind === 'knowledge' ? (text('domain') ?? text('document_outline')) : text('task_description'),
     hasDocument,
     hasAttribution: extras.hasAttribution,
+    documentProblem: extras.documentProblem,
     seedsLine: seedsSpan && seedsSpan.end > seedsSpan.start ? lineColAt(leaf, seedsSpan.start).line : 1,
     questions,
   };

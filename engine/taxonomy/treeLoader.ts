@@ -7,10 +7,11 @@ import { access, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { attributionFileName } from './attribution';
-import { leafKinds } from './leaf';
+import { checkDocuments, type DocumentOptions } from './documents';
+import { leafKinds, lineColAt, parseLeaf } from './leaf';
 import { decodeLeafBytes } from './source';
 import { walkTaxonomy } from './taxonomy';
-import { TaxonomyTree, type LeafExtras, type TreeOptions } from './tree';
+import { TaxonomyTree, type DocumentProblem, type LeafExtras, type TreeOptions } from './tree';
 
 export interface LoadOptions extends TreeOptions {
   signal?: AbortSignal;
@@ -18,6 +19,8 @@ export interface LoadOptions extends TreeOptions {
   sliceMs?: number;
   /** Called after each pause with the leaves described so far and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Look up each knowledge leaf's document in its local clone (git), for the unreachable-document gap. */
+  documents?: DocumentOptions;
 }
 
 export interface LoadedTaxonomy {
@@ -25,8 +28,11 @@ export interface LoadedTaxonomy {
   emptyFolders: string[];
 }
 
-/** The text the tree reads for a leaf, and whether a knowledge leaf has attribution.txt. '' when unreadable. */
-export async function readLeafForTree(file: string): Promise<{ text: string; extras: LeafExtras }> {
+/**
+ * The text the tree reads for a leaf, whether a knowledge leaf has attribution.txt and, when `documents` is given,
+ * whether its document resolves in a local clone. '' when unreadable.
+ */
+export async function readLeafForTree(file: string, documents?: DocumentOptions): Promise<{ text: string; extras: LeafExtras }> {
   let text = '';
   try {
     const decoded = decodeLeafBytes(await readFile(file));
@@ -41,7 +47,20 @@ export async function readLeafForTree(file: string): Promise<{ text: string; ext
       () => false,
     );
   }
-  return { text, extras: { hasAttribution } };
+  const documentProblem = documents && hasAttribution !== undefined && text ? await firstDocumentProblem(text, file, documents) : undefined;
+  return { text, extras: { hasAttribution, documentProblem } };
+}
+
+// Codes that mean "the document is named but cannot be read here"; a leaf with no document at all is its own gap.
+const unreachableCodes = new Set(['QNA260', 'QNA261', 'QNA262', 'QNA263', 'QNA301']);
+
+async function firstDocumentProblem(text: string, file: string, options: DocumentOptions): Promise<DocumentProblem | undefined> {
+  const leaf = parseLeaf(text, file);
+  if (leaf.kind !== 'knowledge') return undefined;
+  const found = (await checkDocuments(leaf, options).catch(() => [])).find((f) => unreachableCodes.has(f.code));
+  if (!found) return undefined;
+  const at = lineColAt(leaf, found.span.start);
+  return { code: found.code, message: found.message, line: at.line, column: at.col };
 }
 
 export async function loadTaxonomyTree(root: string, options: LoadOptions = {}): Promise<LoadedTaxonomy> {
@@ -51,7 +70,7 @@ export async function loadTaxonomyTree(root: string, options: LoadOptions = {}):
   let sliceStart = performance.now();
   for (let i = 0; i < files.length; i++) {
     options.signal?.throwIfAborted();
-    const { text, extras } = await readLeafForTree(files[i]);
+    const { text, extras } = await readLeafForTree(files[i], options.documents);
     tree.updateLeaf(files[i], text, extras);
     if (performance.now() - sliceStart >= sliceMs) {
       await new Promise<void>((r) => setImmediate(r));

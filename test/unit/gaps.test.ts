@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { gapReport } from '../../engine/taxonomy/gaps';
 import { jaccard, similarPairs, tokenize } from '../../engine/taxonomy/nearDuplicates';
@@ -85,6 +87,37 @@ describe('gap report', () => {
     assert.deepEqual(tree.totals(), { leaves: 12, seeds: 62, words: 8118, errors: 0, warnings: 0 });
     // Not only no errors: every leaf has its seeds, documents and attribution, and no branch is thin.
     assert.deepEqual(gaps, []);
+  });
+});
+
+describe('unreachable documents', () => {
+  test('a knowledge leaf whose commit or pattern is not in the local clone is a gap at the offending key', async () => {
+    const examples = resolve(__dirname, '../../examples');
+    const dir = mkdtempSync(join(tmpdir(), 'ts-unreachable-'));
+    try {
+      // The leaves name ../knowledge-docs-repo relative to the taxonomy root: copy the taxonomy beside the real clone.
+      cpSync(join(examples, 'taxonomy'), join(dir, 'taxonomy'), { recursive: true });
+      cpSync(join(examples, 'knowledge-docs-repo'), join(dir, 'knowledge-docs-repo'), { recursive: true });
+      const root = join(dir, 'taxonomy');
+      const clean = await loadTaxonomyTree(root, { documents: {} });
+      assert.deepEqual(gapReport(clean.tree, { emptyFolders: clean.emptyFolders }), [], 'every example document resolves');
+
+      const history = join(root, 'knowledge/astronomy/observatories/kestrel_hill/history/qna.yaml');
+      const text = readFileSync(history, 'utf8');
+      writeFileSync(history, text.replace('26c3d21aace07af4b9342acd27ff06b8fdbc6d0c', '0123456789abcdef0123456789abcdef01234567'));
+      const broken = await loadTaxonomyTree(root, { documents: {} });
+      const gaps = gapReport(broken.tree, { emptyFolders: broken.emptyFolders });
+      assert.deepEqual(
+        gaps.map((g) => [g.kind, g.severity, 'file' in g.location ? g.location.line : 0]),
+        [['unreachableDocument', 'error', 126]],
+      );
+      assert.match(gaps[0].message, /0123456789abcdef0123456789abcdef01234567.*\(QNA261\)$/s);
+      // Without the documents option nobody looks: no gap, so a taxonomy loads without git when asked to.
+      const unchecked = await loadTaxonomyTree(root);
+      assert.deepEqual(gapReport(unchecked.tree, { emptyFolders: unchecked.emptyFolders }), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
