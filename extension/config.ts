@@ -16,6 +16,8 @@ export const settingKeys = {
   repoCacheDir: 'taxonomyStudio.documents.repoCacheDir',
   enginePath: 'taxonomyStudio.engine.path',
   taxonomyRoot: 'taxonomyStudio.taxonomyRoot',
+  gitBase: 'taxonomyStudio.gitBase',
+  schemaVersion: 'taxonomyStudio.schemaVersion',
 } as const;
 
 /** Settings whose change means the engine must be looked up again. */
@@ -45,6 +47,16 @@ export class Config {
   /** The folder that holds knowledge/, foundational_skills/, compositional_skills/; '' means "find it". */
   get taxonomyRoot(): string {
     return this.pathSetting(settingKeys.taxonomyRoot);
+  }
+
+  /** The git ref the Changed Leaves view compares with; '' means the engine's default (origin/main, main, master). */
+  get gitBase(): string {
+    return (vscode.workspace.getConfiguration().get<string>(settingKeys.gitBase) ?? '').trim();
+  }
+
+  /** Schema version New Leaf writes for skills (knowledge is always 3). */
+  get schemaVersion(): 2 | 3 {
+    return vscode.workspace.getConfiguration().get<number>(settingKeys.schemaVersion) === 2 ? 2 : 3;
   }
 
   /** The reviewer limits the user changed from the engine's defaults, for Check Taxonomy's command line. */

@@ -2,6 +2,7 @@
 // the language client (a new one on each restart) and the engine lookup.
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
+import type { TaxonomyModel } from './views/taxonomyModel';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { CheckDiagnostics } from './checkDiagnostics';
 import { Config } from './config';
@@ -12,6 +13,8 @@ export class Ctx {
   readonly config = new Config();
   readonly log: vscode.LogOutputChannel;
   readonly checkResults: CheckDiagnostics;
+  /** The workspace taxonomy the views show; set by registerViews at activation. */
+  taxonomy: TaxonomyModel | undefined;
   private client: LanguageClient | undefined;
   private engine: Promise<Engine> | undefined;
 

@@ -44,6 +44,8 @@ export interface GapOptions {
   minSiblings?: number;
   /** Questions in different leaves sharing at least this share of their words (token Jaccard) are reported; default 0.8, false: off. */
   nearDuplicateThreshold?: number | false;
+  /** Skills at or above this version are not listed for upgrade (a taxonomy that keeps skills in 2); default 3. */
+  skillSchemaVersion?: number;
   /** Candidate pairs looked at before the near-duplicate search stops (reported as a gap); default 2 million. */
   nearDuplicateBudget?: number;
 }
@@ -66,7 +68,7 @@ export function gapReport(tree: TaxonomyTree, options: GapOptions = {}): Gap[] {
   const limits = { ...defaultLimits, ...options.limits };
   const gaps: Gap[] = [];
   const leaves = tree.leaves();
-  for (const leaf of leaves) leafGaps(leaf, limits, gaps);
+  for (const leaf of leaves) leafGaps(leaf, limits, options.skillSchemaVersion ?? 3, gaps);
   for (const folder of [...(options.emptyFolders ?? [])].sort()) {
     gaps.push({
       kind: 'emptyBranch',
@@ -84,7 +86,7 @@ export function gapReport(tree: TaxonomyTree, options: GapOptions = {}): Gap[] {
   return gaps.sort(compareGaps);
 }
 
-function leafGaps(leaf: LeafInfo, limits: Limits, gaps: Gap[]): void {
+function leafGaps(leaf: LeafInfo, limits: Limits, skillVersion: number, gaps: Gap[]): void {
   const at = { file: leaf.file, line: leaf.seedsLine };
   if (leaf.seeds < limits.minSeedExamples) {
     gaps.push({
@@ -111,7 +113,7 @@ function leafGaps(leaf: LeafInfo, limits: Limits, gaps: Gap[]): void {
       location: { file: leaf.file, line: p.line, column: p.column },
     });
   }
-  if (leaf.version < 3) {
+  if (leaf.version < (leaf.kind === 'knowledge' ? 3 : skillVersion)) {
     const knowledge = leaf.kind === 'knowledge';
     gaps.push({
       kind: 'upgradeToV3',

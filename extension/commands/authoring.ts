@@ -7,11 +7,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { attributionFileName, attributionTemplate, knownAttribution } from '../../engine/taxonomy/attribution';
 import type { Gap } from '../../engine/taxonomy/gaps';
-import { parseLeaf } from '../../engine/taxonomy/leaf';
+import { leafKinds, parseLeaf } from '../../engine/taxonomy/leaf';
 import { examplePath, leafPathProblem, leafSkeleton, newAttribution, newLeafKinds, newLeafStart, normalizeLeafPath } from '../../engine/taxonomy/newLeaf';
 import { planUpgrade } from '../../engine/taxonomy/upgrade';
 import { settingKeys } from '../config';
 import type { Ctx } from '../ctx';
+import { runEngine } from '../engine';
 import { taxonomyRootOf } from '../taxonomyRoots';
 import { workspaceTaxonomyRoots } from '../workspaceTaxonomies';
 
@@ -116,7 +117,7 @@ export function newLeaf(ctx: Ctx) {
     const problem = leafPathProblem(input, kind.id, { leafExists });
     if (problem) throw new Error(problem);
     const dir = path.join(folder, ...normalizeLeafPath(input).split('/'));
-    const text = leafSkeleton(kind.id, { createdBy: await gitUserName(root), limits: ctx.config.limits });
+    const text = leafSkeleton(kind.id, { createdBy: await gitUserName(root), limits: ctx.config.limits, version: ctx.config.schemaVersion });
     await mkdir(dir, { recursive: true });
     const leafFile = path.join(dir, 'qna.yaml');
     await writeFile(leafFile, text, { encoding: 'utf8', flag: 'wx' });
@@ -161,4 +162,59 @@ function gitUserName(cwd: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     execFile('git', ['config', 'user.name'], { cwd, timeout: 3000 }, (err, stdout) => resolve(err ? undefined : stdout.trim() || undefined));
   });
+}
+
+/**
+ * "Create Taxonomy" (the Taxonomy view's welcome button): the three kind folders in a workspace folder, or in a folder
+ * the user picks when none is open (which is then opened), followed by New Leaf so the taxonomy gets its first leaf.
+ */
+export function createTaxonomy(ctx: Ctx) {
+  return async (): Promise<void> => {
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    let root: string | undefined;
+    if (folders.length === 1) root = folders[0];
+    else if (folders.length > 1) {
+      root = (
+        await vscode.window.showQuickPick(
+          folders.map((f) => ({ label: path.basename(f), description: f, root: f })),
+          { title: 'Create Taxonomy', placeHolder: 'In which workspace folder?' },
+        )
+      )?.root;
+    } else {
+      const [picked] =
+        (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Create Taxonomy Here', title: 'Create Taxonomy' })) ?? [];
+      root = picked?.fsPath;
+    }
+    if (!root) return;
+    for (const kind of leafKinds) await mkdir(path.join(root, kind), { recursive: true });
+    if (!folders.includes(root)) {
+      // Opening a folder restarts the extension host; New Leaf is one click away in the view that opens.
+      await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(root));
+      return;
+    }
+    await ctx.taxonomy?.reload();
+    await vscode.commands.executeCommand('taxonomyStudio.newLeaf');
+  };
+}
+
+/** "Open Example": writes the example taxonomy and its document repository into a folder of the user's, and opens it. */
+export function openExample(ctx: Ctx) {
+  return async (): Promise<void> => {
+    const [parent] =
+      (await vscode.window.showOpenDialog({
+        canSelectFolders: true,
+        canSelectFiles: false,
+        openLabel: 'Put the Example Here',
+        title: 'Open Example: where should the example taxonomy go?',
+      })) ?? [];
+    if (!parent) return;
+    let out = path.join(parent.fsPath, 'taxonomy-studio-example');
+    for (let n = 2; existsSync(out); n++) out = path.join(parent.fsPath, `taxonomy-studio-example-${n}`);
+    const engine = await ctx.resolveEngine();
+    const result = await runEngine(engine, ['example', '--out', out], { timeoutMs: 60_000 });
+    if (result.code !== 0) throw new Error(result.stderr.trim().replace(/^taxonomy-studio example: /, '') || `the engine exited with ${result.code ?? result.signal}`);
+    const taxonomy = result.stdout.trim();
+    const hasFolders = (vscode.workspace.workspaceFolders ?? []).length > 0;
+    await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(taxonomy), { forceNewWindow: hasFolders });
+  };
 }

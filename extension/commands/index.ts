@@ -17,6 +17,9 @@ export const commands = {
   newLeaf: () => import('./authoring').then((m) => m.newLeaf),
   upgradeLeaf: () => import('./authoring').then((m) => m.upgradeLeaf),
   createAttribution: () => import('./authoring').then((m) => m.createAttribution),
+  createTaxonomy: () => import('./authoring').then((m) => m.createTaxonomy),
+  openExample: () => import('./authoring').then((m) => m.openExample),
+  refreshChangedLeaves: () => import('./views').then((m) => m.refreshChangedLeaves),
 } satisfies Record<string, () => Promise<CommandFactory>>;
 
 export type CommandName = keyof typeof commands;

@@ -3,5 +3,6 @@
 export const viewContainerId = 'taxonomyStudio';
 export const taxonomyViewId = `${viewContainerId}.taxonomy`;
 export const gapsViewId = `${viewContainerId}.gaps`;
+export const changedViewId = `${viewContainerId}.changed`;
 /** Context key: false once a load found no taxonomy (the welcome view's condition), true once one is loaded. */
 export const hasTaxonomyKey = `${viewContainerId}.hasTaxonomy`;

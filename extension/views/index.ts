@@ -4,8 +4,10 @@ import * as vscode from 'vscode';
 import type { Gap } from '../../engine/taxonomy/gaps';
 import type { TreeNode } from '../../engine/taxonomy/tree';
 import type { Ctx } from '../ctx';
-import { gapsViewId, taxonomyViewId } from './ids';
-import { groupGaps, presentGap, presentNode, sortedChildren, statusText, statusTooltip, type GapGroup } from './presentation';
+import type { ChangedLeaf } from '../../engine/taxonomy/changed';
+import { describeChangedResult } from '../../engine/taxonomy/changed';
+import { changedViewId, gapsViewId, taxonomyViewId } from './ids';
+import { groupGaps, presentChangedLeaf, presentGap, presentNode, sortedChildren, statusText, statusTooltip, type GapGroup } from './presentation';
 import { TaxonomyModel } from './taxonomyModel';
 
 
@@ -15,6 +17,8 @@ class TaxonomyTreeProvider implements vscode.TreeDataProvider<TreeNode> {
 
   constructor(private readonly model: TaxonomyModel) {
     model.onDidChange((c) => this.changed.fire('all' in c ? undefined : c.nodes));
+    // A new list of changed leaves re-marks leaves anywhere in the tree.
+    model.onDidChangeChanges(() => this.changed.fire(undefined));
   }
 
   getChildren(node?: TreeNode): TreeNode[] {
@@ -27,7 +31,9 @@ class TaxonomyTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
-    const p = presentNode(node);
+    const change = node.leaf && this.model.changeOf(node.leaf.file);
+    const base = this.model.changes?.status === 'ok' ? this.model.changes.base : '';
+    const p = presentNode(node, change ? { kind: change, base } : undefined);
     const item = new vscode.TreeItem(p.label, p.collapsible ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
     item.description = p.description;
@@ -101,10 +107,57 @@ class GapsProvider implements vscode.TreeDataProvider<GapElement> {
   }
 }
 
+class ChangedLeavesProvider implements vscode.TreeDataProvider<ChangedLeaf> {
+  private readonly changed = new vscode.EventEmitter<undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  view: vscode.TreeView<ChangedLeaf> | undefined;
+
+  constructor(private readonly model: TaxonomyModel) {
+    model.onDidChangeChanges(() => this.changed.fire(undefined));
+    // States (errors, seeds) of listed leaves follow the tree.
+    model.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  getChildren(element?: ChangedLeaf): ChangedLeaf[] {
+    if (element) return [];
+    const result = this.model.changes;
+    if (this.view) {
+      this.view.message = !this.model.root
+        ? undefined
+        : !result
+          ? 'Comparing with the git base…'
+          : result.status !== 'ok' || result.leaves.length === 0
+            ? describeChangedResult(result)
+            : undefined;
+      this.view.description = result?.status === 'ok' ? `vs ${result.base}` : undefined;
+    }
+    return result?.status === 'ok' ? result.leaves : [];
+  }
+
+  getTreeItem(leaf: ChangedLeaf): vscode.TreeItem {
+    const base = this.model.changes?.status === 'ok' ? this.model.changes.base : '';
+    const p = presentChangedLeaf(leaf, base, this.model.tree?.nodeOfFile(leaf.file));
+    const item = new vscode.TreeItem(p.label, vscode.TreeItemCollapsibleState.None);
+    item.id = `changed:${leaf.file}`;
+    item.description = p.description;
+    item.tooltip = p.tooltip;
+    item.iconPath = new vscode.ThemeIcon(p.icon.id, new vscode.ThemeColor(p.icon.color));
+    item.resourceUri = vscode.Uri.file(leaf.file);
+    item.contextValue = 'changedLeaf';
+    item.command = { command: 'vscode.open', title: 'Open Leaf', arguments: [vscode.Uri.file(leaf.file)] };
+    return item;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
 export function registerViews(ctx: Ctx): void {
   const model = new TaxonomyModel(ctx);
   const treeProvider = new TaxonomyTreeProvider(model);
   const gapsProvider = new GapsProvider(model);
+  const changedProvider = new ChangedLeavesProvider(model);
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
   status.name = 'Taxonomy Health';
   status.command = 'taxonomyStudio.checkTaxonomy';
@@ -119,11 +172,14 @@ export function registerViews(ctx: Ctx): void {
   const treeView = vscode.window.createTreeView(taxonomyViewId, { treeDataProvider: treeProvider, showCollapseAll: true });
   const gapsView = vscode.window.createTreeView(gapsViewId, { treeDataProvider: gapsProvider });
   gapsProvider.view = gapsView;
+  const changedView = vscode.window.createTreeView(changedViewId, { treeDataProvider: changedProvider });
+  changedProvider.view = changedView;
   model.onDidChangeProgress((message) => {
     treeView.message = message;
     if (message) gapsView.message = message;
   });
-  for (const d of [model, treeProvider, gapsProvider, status, treeView, gapsView]) {
+  ctx.taxonomy = model;
+  for (const d of [model, treeProvider, gapsProvider, changedProvider, status, treeView, gapsView, changedView]) {
     ctx.pushExtCleanup(d);
   }
   // After activation returns: the scan reads every leaf, which takes seconds on a large taxonomy.

@@ -1,6 +1,7 @@
 // What the Taxonomy and Gaps views and the status bar item show, as plain data: labels, descriptions, icon ids,
 // tooltips, gap groups. No vscode import, so unit tests hold the views' text to exact strings.
 import { relative } from 'node:path';
+import type { ChangedLeaf, ChangeKind } from '../../engine/taxonomy/changed';
 import { gapKinds, gapKindTitles, type Gap, type GapKind } from '../../engine/taxonomy/gaps';
 import type { LeafKind } from '../../engine/taxonomy/leaf';
 import { stateOf, type Counts, type TreeNode } from '../../engine/taxonomy/tree';
@@ -56,7 +57,20 @@ export function stateIcon(c: Counts): { id: string; color?: string } {
   }
 }
 
-export function presentNode(node: TreeNode): NodePresentation {
+const changeLabels: Record<ChangeKind, string> = { added: 'added', modified: 'modified', untracked: 'untracked' };
+
+/** Codicon and tint of a leaf that is valid but changed against the git base. */
+const changeIcons: Record<ChangeKind, { id: string; color: string }> = {
+  added: { id: 'diff-added', color: 'gitDecoration.addedResourceForeground' },
+  untracked: { id: 'diff-added', color: 'gitDecoration.untrackedResourceForeground' },
+  modified: { id: 'diff-modified', color: 'gitDecoration.modifiedResourceForeground' },
+};
+
+/**
+ * A tree node as the Taxonomy view shows it. `change` is the leaf's state against the git base, when it differs:
+ * errors and warnings keep their icon (they matter more), a clean changed leaf shows the change instead of a tick.
+ */
+export function presentNode(node: TreeNode, change?: { kind: ChangeKind; base: string }): NodePresentation {
   const c = node.counts;
   const leaf = node.leaf;
   const lines: string[] = [];
@@ -78,14 +92,16 @@ export function presentNode(node: TreeNode): NodePresentation {
     if (leaf.description) lines.push(leaf.description);
     lines.push(`Schema version ${leaf.version} · ${plural(leaf.seeds, 'seed example')} · ${plural(leaf.words, 'word')}`);
     lines.push(stateLine({ ...c, errors: leaf.errors, warnings: leaf.warnings }));
+    if (change) lines.push(`${changeLabels[change.kind][0].toUpperCase()}${changeLabels[change.kind].slice(1)} since ${change.base}`);
     if (node.children.size > 0) lines.push(`Below: ${plural(c.leaves - 1, 'more leaf', 'more leaves')}`);
   } else {
     lines.push(node.id, `${plural(c.leaves, 'leaf', 'leaves')} · ${plural(c.seeds, 'seed example')} · ${plural(c.words, 'word')}`, stateLine(c));
   }
+  const clean = !c.errors && !c.warnings;
   return {
     label: node.name,
-    description: describeCounts(node),
-    icon: leaf || c.errors || c.warnings ? stateIcon(c) : { id: 'folder' },
+    description: describeCounts(node) + (leaf && change ? ` · ${changeLabels[change.kind]}` : ''),
+    icon: leaf && change && clean ? changeIcons[change.kind] : leaf || !clean ? stateIcon(c) : { id: 'folder' },
     tooltip: lines.join('\n'),
     collapsible: node.children.size > 0,
     opens: leaf?.file,
@@ -135,5 +151,25 @@ export function presentGap(gap: Gap, root: string): GapPresentation {
     description: gap.message,
     tooltip: `${gap.message}\n${place}`,
     icon: gap.severity === 'error' ? 'error' : gap.severity === 'warning' ? 'warning' : 'info',
+  };
+}
+
+export interface ChangedLeafPresentation {
+  label: string;
+  description: string;
+  tooltip: string;
+  icon: { id: string; color: string };
+}
+
+/** A row of the Changed Leaves view: the leaf path from its kind folder, how it changed, and its state. */
+export function presentChangedLeaf(leaf: ChangedLeaf, base: string, node: TreeNode | undefined): ChangedLeafPresentation {
+  const path = leaf.path.replace(/\/qna\.yaml$/, '');
+  const counts = node?.leaf ? { ...node.counts, errors: node.leaf.errors, warnings: node.leaf.warnings } : undefined;
+  const state = counts ? stateLine(counts) : 'Not read yet';
+  return {
+    label: path,
+    description: counts ? `${changeLabels[leaf.change]} · ${plural(node!.leaf!.seeds, 'seed')}` : changeLabels[leaf.change],
+    tooltip: `${leaf.path}\n${changeLabels[leaf.change][0].toUpperCase()}${changeLabels[leaf.change].slice(1)} since ${base}\n${state}`,
+    icon: counts && (counts.errors || counts.warnings) ? (stateIcon(counts) as { id: string; color: string }) : changeIcons[leaf.change],
   };
 }

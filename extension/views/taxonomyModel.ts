@@ -2,6 +2,8 @@
 // current one leaf at a time from a file watcher and document saves, and a gap report computed on demand.
 import { basename, dirname, join, sep } from 'node:path';
 import * as vscode from 'vscode';
+import { changedLeaves, type ChangedLeavesResult, type ChangeKind } from '../../engine/taxonomy/changed';
+import { defaultRepoCacheDir, type DocumentOptions } from '../../engine/taxonomy/documents';
 import { gapReport, type Gap } from '../../engine/taxonomy/gaps';
 import { locateInTaxonomy } from '../../engine/taxonomy/leaf';
 import { TaxonomyTree, type TreeNode } from '../../engine/taxonomy/tree';
@@ -29,7 +31,15 @@ export class TaxonomyModel implements vscode.Disposable {
   private readonly progress = new vscode.EventEmitter<string | undefined>();
   /** A line for the views while a load runs ("Reading leaves… 1,200 of 10,000"), undefined when done. */
   readonly onDidChangeProgress = this.progress.event;
-  private readonly disposables: vscode.Disposable[] = [this.changed, this.progress];
+  private readonly changesChanged = new vscode.EventEmitter<void>();
+  /** Fired when the list of leaves changed against the git base was computed again. */
+  readonly onDidChangeChanges = this.changesChanged.event;
+  /** The leaves changed against the git base, or why there is no such list; undefined until first computed. */
+  changes: ChangedLeavesResult | undefined;
+  private changeByFile = new Map<string, ChangeKind>();
+  private changesTimer: NodeJS.Timeout | undefined;
+  private changesRun = 0;
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.progress, this.changesChanged];
   private loading: Promise<void> | undefined;
   private abortLoad: AbortController | undefined;
   private folderWatcher: vscode.Disposable | undefined;
@@ -47,8 +57,51 @@ export class TaxonomyModel implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         // Another root, or other limits (which change every leaf's findings and the seed minimum): load again.
         if (e.affectsConfiguration(settingKeys.taxonomyRoot) || e.affectsConfiguration('taxonomyStudio.limits')) void this.reload();
+        else if (e.affectsConfiguration(settingKeys.gitBase)) this.scheduleChanges(0);
+        if (e.affectsConfiguration(settingKeys.schemaVersion)) {
+          this.gaps = undefined;
+          this.changed.fire({ all: true });
+        }
+      }),
+      // Commits, checkouts and pulls happen outside the editor: look again when the window comes back.
+      vscode.window.onDidChangeWindowState((state) => {
+        if (state.focused) this.scheduleChanges();
       }),
     );
+  }
+
+  /** The leaf's change against the git base, if any. */
+  changeOf(file: string): ChangeKind | undefined {
+    return this.changeByFile.get(file);
+  }
+
+  /** Computes the changed leaves again after `delayMs` (coalescing bursts of saves). */
+  scheduleChanges(delayMs = 400): void {
+    if (this.changesTimer) clearTimeout(this.changesTimer);
+    this.changesTimer = setTimeout(() => {
+      this.changesTimer = undefined;
+      void this.computeChanges();
+    }, delayMs);
+  }
+
+  private async computeChanges(): Promise<void> {
+    const run = ++this.changesRun;
+    const root = this.root;
+    let result: ChangedLeavesResult | undefined;
+    if (root) {
+      result = await changedLeaves(root, { base: this.ctx.config.gitBase || undefined }).catch((err: unknown) => ({
+        status: 'notGit' as const,
+        reason: `git could not list the changed leaves: ${(err as Error).message}`,
+      }));
+    }
+    if (run !== this.changesRun) return; // a newer computation started meanwhile
+    this.changes = result;
+    this.changeByFile = new Map(result?.status === 'ok' ? result.leaves.map((l) => [l.file, l.change]) : []);
+    this.changesChanged.fire();
+  }
+
+  private documentOptions(): DocumentOptions {
+    return { repoCacheDir: this.ctx.config.repoCacheDir || defaultRepoCacheDir() };
   }
 
   /** Starts (or restarts) a full load; resolves when it is done. Errors are shown, not thrown. */
@@ -72,6 +125,7 @@ export class TaxonomyModel implements vscode.Disposable {
       this.tree = undefined;
       void vscode.commands.executeCommand('setContext', hasTaxonomyKey, false);
       this.changed.fire({ all: true });
+      this.scheduleChanges(0);
       return;
     }
     const started = Date.now();
@@ -79,6 +133,7 @@ export class TaxonomyModel implements vscode.Disposable {
     const count = new Intl.NumberFormat('en-US');
     const loaded = await loadTaxonomyTree(root, {
       limits: this.ctx.config.limits,
+      documents: this.documentOptions(),
       signal,
       onProgress: (done, total) => this.progress.fire(`Reading leaves… ${count.format(done)} of ${count.format(total)}`),
     }).catch((err: unknown) => {
@@ -96,6 +151,7 @@ export class TaxonomyModel implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', hasTaxonomyKey, true);
     this.ctx.log.info(`Taxonomy ${root}: ${loaded.tree.leafCount} leaves loaded in ${Date.now() - started} ms`);
     this.changed.fire({ all: true });
+    this.scheduleChanges(0);
   }
 
   /** The taxonomyRoot setting, else a workspace folder that is a taxonomy, else the root of the first leaf found. */
@@ -110,7 +166,11 @@ export class TaxonomyModel implements vscode.Disposable {
 
   gapReport(): Gap[] {
     if (!this.tree) return [];
-    this.gaps ??= gapReport(this.tree, { limits: this.ctx.config.limits, emptyFolders: this.emptyFolders });
+    this.gaps ??= gapReport(this.tree, {
+      limits: this.ctx.config.limits,
+      emptyFolders: this.emptyFolders,
+      skillSchemaVersion: this.ctx.config.schemaVersion,
+    });
     return this.gaps;
   }
 
@@ -184,7 +244,7 @@ export class TaxonomyModel implements vscode.Disposable {
       if (!exists && !tree.nodeOfFile(file)) continue;
       let changed: TreeNode[];
       if (exists) {
-        const { text, extras } = await readLeafForTree(file);
+        const { text, extras } = await readLeafForTree(file, this.documentOptions());
         changed = tree.updateLeaf(file, text, extras);
       } else changed = tree.updateLeaf(file, undefined);
       if (tree.roots.size !== rootsBefore) structural = true;
@@ -194,6 +254,7 @@ export class TaxonomyModel implements vscode.Disposable {
       this.emptyFolders = await findEmptyFolders(this.root);
       structural = true;
     }
+    if (files.length > 0) this.scheduleChanges();
     if (nodes.size === 0 && !structural) return;
     this.gaps = undefined;
     if (structural) this.changed.fire({ all: true });
@@ -204,6 +265,7 @@ export class TaxonomyModel implements vscode.Disposable {
     this.abortLoad?.abort();
     this.folderWatcher?.dispose();
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.changesTimer) clearTimeout(this.changesTimer);
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -1,5 +1,9 @@
-// Code lenses: at the top of a leaf its size ("5 seed examples · 1,240 words") and "Check taxonomy"; on each seed
-// its own size ("180 words · 3 Q&A"). The commands run in the extension; the lens only names them.
+// Code lenses: at the top of a leaf its size ("5 seed examples · 1,240 words"), "Check taxonomy", and the authoring
+// commands that apply ("Upgrade to version 3" for a v1/v2 leaf, "Create attribution.txt" for knowledge without one);
+// on each seed its own size ("180 words · 3 Q&A"). The commands run in the extension; the lens only names them.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileOfUri } from '../documents';
 import type { CodeLens, Command } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { ParsedLeaf } from '../../engine/taxonomy/leaf';
@@ -7,6 +11,8 @@ import { leafWords, seedWords } from '../../engine/taxonomy/leafWords';
 
 export const showLeafStatisticsCommand = 'taxonomyStudio.showLeafStatistics';
 export const checkTaxonomyCommand = 'taxonomyStudio.checkTaxonomy';
+export const upgradeLeafCommand = 'taxonomyStudio.upgradeLeaf';
+export const createAttributionCommand = 'taxonomyStudio.createAttribution';
 
 /** What the statistics command receives (second argument, after the document URI). */
 export interface LeafStatistics {
@@ -42,6 +48,12 @@ export function codeLenses(doc: TextDocument, leaf: ParsedLeaf): CodeLens[] {
     { range: top, command: statsCommand(`${plural(stats.seedExamples, 'seed example', 'seed examples')} · ${plural(stats.words, 'word', 'words')}`) },
     { range: top, command: { title: 'Check taxonomy', command: checkTaxonomyCommand, arguments: [doc.uri] } },
   ];
+  if (leaf.version < 3 && leaf.schema) {
+    lenses.push({ range: top, command: { title: 'Upgrade to version 3', command: upgradeLeafCommand, arguments: [doc.uri] } });
+  }
+  if (leaf.kind === 'knowledge' && !hasAttribution(doc.uri)) {
+    lenses.push({ range: top, command: { title: 'Create attribution.txt', command: createAttributionCommand, arguments: [doc.uri] } });
+  }
   for (const seed of stats.seeds) {
     const at = { line: seed.line, character: 0 };
     lenses.push({
@@ -50,4 +62,10 @@ export function codeLenses(doc: TextDocument, leaf: ParsedLeaf): CodeLens[] {
     });
   }
   return lenses;
+}
+
+/** attribution.txt beside a leaf on disk (an unsaved leaf has nowhere to put one yet, so no lens). */
+function hasAttribution(uri: string): boolean {
+  const file = fileOfUri(uri);
+  return file === undefined || existsSync(join(dirname(file), 'attribution.txt'));
 }

@@ -74,6 +74,33 @@ describe('document features', () => {
     assert.equal(stats.words, 119);
   });
 
+  test('a version 2 knowledge leaf without attribution.txt gets the upgrade and attribution lenses', async () => {
+    const { mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = join(root, 'knowledge', 'lenses', 'moon');
+    const old = leafUri(root, 'knowledge', 'lenses', 'moon', 'qna.yaml');
+    const text = 'version: 2\ncreated_by: x\ndomain: moon\ntask_description: t\nseed_examples:\n  - question: q\n    answer: a\n';
+    const titles = async () =>
+      (await c.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: old } })).filter((l) => l.range.start.line === 0).map((l) => `${l.command?.title} (${l.command?.command})`);
+    rmSync(dir, { recursive: true, force: true });
+    await c.open(old, text, 1);
+    try {
+      assert.deepEqual(await titles(), [
+        '1 seed example · 2 words (taxonomyStudio.showLeafStatistics)',
+        'Check taxonomy (taxonomyStudio.checkTaxonomy)',
+        'Upgrade to version 3 (taxonomyStudio.upgradeLeaf)',
+        'Create attribution.txt (taxonomyStudio.createAttribution)',
+      ]);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'attribution.txt'), 'Title: Moon\n');
+      await c.replace(old, 2, text.replace('version: 2', 'version: 3'));
+      assert.deepEqual((await titles()).slice(2), [], 'upgraded, and attribution.txt is there: no more authoring lenses');
+    } finally {
+      await c.close(old);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('completion and hover are answered from the parsed leaf', async () => {
     const items = await c.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: { line: 6, character: 4 } });
     assert.ok(Array.isArray(items));

@@ -1,6 +1,6 @@
 // The example taxonomy is what every later part of the project (SDG, training, the tokenizer the tests train, the
 // README's first command) is exercised on, so its shape and its validity are pinned down here.
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -230,7 +230,7 @@ test('the script fails loudly, naming what to update, when the documents no long
     assert.ok(actual && actual !== EXPECTED_COMMIT, r.stderr);
     assert.equal(buildDocsRepo(join(tmp, 'repo'), docs, actual).rebuilt, false, 'the repository was made at that commit');
     assert.ok(r.stderr.includes(`expect ${EXPECTED_COMMIT}`));
-    assert.match(r.stderr, /EXPECTED_COMMIT \(scripts\/make-example-docs-repo\.ts\)/);
+    assert.match(r.stderr, /EXPECTED_COMMIT \(engine\/examples\/docsRepo\.ts\)/);
     assert.match(r.stderr, /document\.commit/);
 
     const usage = runScript(['--bogus']);
@@ -369,4 +369,29 @@ test('every check, including attribution and the document repository, finds noth
   assert.equal(reports.length, leaves.length);
   const findings = reports.flatMap((r) => r.findings.map((f) => `${relative(taxonomyRoot, r.file)}:${f.line}:${f.column} ${f.code} ${f.message}`));
   assert.deepEqual(findings, []);
+});
+
+describe('taxonomy-studio example', () => {
+  test('writes the taxonomy beside its document repository, checks clean with documents resolved, and never overwrites', async () => {
+    const { runCli } = await import('../../engine/cli/run');
+    const tmp = mkdtempSync(join(tmpdir(), 'ts-example-'));
+    const out: string[] = [];
+    const err: string[] = [];
+    const ctx = { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t), cwd: tmp, env: process.env };
+    try {
+      assert.equal(await runCli(['example', '--out', 'try'], ctx), 0, err.join(''));
+      assert.equal(out.join('').trim(), join(tmp, 'try', 'taxonomy'));
+      assert.equal(execFileSync('git', ['-C', join(tmp, 'try', 'knowledge-docs-repo'), 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(), EXPECTED_COMMIT);
+      out.length = 0;
+      err.length = 0;
+      assert.equal(await runCli(['check', 'try/taxonomy'], ctx), 0);
+      assert.equal(out.join(''), '');
+      assert.equal(err.join('').trim(), 'checked 12 files: 0 errors, 0 warnings, 0 info');
+      assert.equal(await runCli(['example', '--out', 'try'], ctx), 1);
+      assert.match(err.join(''), /try already exists and is not empty; choose a new folder/);
+      assert.deepEqual(readdirSync(tmp), ['try'], 'no staging folder left behind');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });

@@ -138,6 +138,11 @@ describe('gaps view presentation', () => {
         ['Leaves to upgrade to version 3', 1],
       ],
     );
+    assert.deepEqual(
+      groupGaps(gapReport(tree, { emptyFolders: [], skillSchemaVersion: 2 })).map((g) => g.label),
+      ['Too few seed examples'],
+      'a taxonomy that keeps its skills in version 2 is not told to upgrade them',
+    );
     assert.deepEqual(presentGap(groups[0].gaps[0], T), {
       label: 'compositional_skills/writing/freeform/a/qna.yaml:4',
       description: '2 seed examples; a leaf needs at least 5. Add 3 more.',

@@ -212,17 +212,17 @@ test('language configuration: Enter continues lists and indents under keys and b
   assert.ok(new RegExp(config.indentationRules.decreaseIndentPattern).test('  ]'));
 });
 
-test('.vscodeignore ships dist, the grammar and the media, and leaves out sources, tests and node_modules', () => {
+test('.vscodeignore ships dist, the grammar, the media and the example taxonomy, and leaves out sources, tests and node_modules', () => {
   const patterns = read('.vscodeignore')
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
   assert.ok(!patterns.some((p) => p.startsWith('!')), 'no negations: what ships is whatever no pattern excludes');
   const excluded = picomatch(patterns, { dot: true });
-  for (const file of ['package.json', 'README.md', 'dist/extension.js', 'dist/language-server.js', 'dist/cli.js', pkg.contributes.grammars[0].path, 'language-configuration.json', pkg.icon, 'media/qna-yaml.svg']) {
+  for (const file of ['package.json', 'README.md', 'dist/extension.js', 'dist/language-server.js', 'dist/cli.js', pkg.contributes.grammars[0].path, 'language-configuration.json', pkg.icon, 'media/qna-yaml.svg', 'examples/taxonomy/knowledge/a/qna.yaml', 'examples/knowledge-docs/a.md']) {
     assert.ok(!excluded(file.replace(/^\.\//, '')), `${file} ships`);
   }
-  for (const file of ['node_modules/yaml/package.json', 'extension/main.ts', 'engine/cli/main.ts', 'language-server/server.ts', 'test/unit/manifest.test.ts', 'examples/taxonomy/knowledge/a/qna.yaml', 'scripts/build.mjs', 'tsconfig.json', 'dist/extension.js.map', '.ci/run', '.gitignore', 'media/screenshot.png']) {
+  for (const file of ['node_modules/yaml/package.json', 'extension/main.ts', 'engine/cli/main.ts', 'language-server/server.ts', 'test/unit/manifest.test.ts', 'examples/knowledge-docs-repo/.git/HEAD', 'scripts/build.mjs', 'tsconfig.json', 'dist/extension.js.map', '.ci/run', '.gitignore', 'media/screenshot.png']) {
     assert.ok(excluded(file), `${file} is left out`);
   }
   assert.ok(statSync(join(repoRoot, '.ci/run')).mode & 0o100, '.ci/run is executable');

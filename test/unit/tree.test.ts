@@ -204,15 +204,48 @@ describe('taxonomy view presentation', () => {
     assert.equal(statusText(tree.totals()), '$(error) taxonomy: 3 errors, 0 warnings');
     assert.equal(statusText({ leaves: 1, seeds: 5, words: 9, errors: 0, warnings: 2 }), '$(check) taxonomy: 0 errors, 2 warnings');
   });
+
+  test('leaves changed against the git base: a clean one shows the change, one with errors keeps its error icon', async () => {
+    const { presentChangedLeaf, presentNode } = await import('../../extension/views/presentation');
+    const tree = buildTree(fixture);
+    const haikuNode = node(tree, 'compositional_skills/writing/freeform/haiku');
+    const haiku = presentNode(haikuNode, { kind: 'modified', base: 'origin/main' });
+    assert.equal(haiku.description, '5 seeds · 35 words · modified');
+    assert.deepEqual(haiku.icon, { id: 'diff-modified', color: 'gitDecoration.modifiedResourceForeground' });
+    assert.equal(haiku.tooltip.split('\n').at(-1), 'Modified since origin/main');
+    assert.deepEqual(presentNode(haikuNode, { kind: 'untracked', base: 'main' }).icon, { id: 'diff-added', color: 'gitDecoration.untrackedResourceForeground' });
+    const broken = [...tree.leaves()].find((l) => l.errors > 0)!;
+    const brokenNode = tree.nodeOfFile(broken.file)!;
+    assert.deepEqual(presentNode(brokenNode, { kind: 'added', base: 'main' }).icon, { id: 'error', color: 'list.errorForeground' });
+    // A folder is never marked itself: its leaves are.
+    assert.equal(presentNode(node(tree, 'compositional_skills'), { kind: 'added', base: 'main' }).description, '2 leaves · 8 seeds');
+
+    const row = presentChangedLeaf({ file: haikuNode.leaf!.file, path: 'compositional_skills/writing/freeform/haiku/qna.yaml', change: 'added' }, 'main', haikuNode);
+    assert.deepEqual(row, {
+      label: 'compositional_skills/writing/freeform/haiku',
+      description: 'added · 5 seeds',
+      tooltip: 'compositional_skills/writing/freeform/haiku/qna.yaml\nAdded since main\nNo errors or warnings',
+      icon: { id: 'diff-added', color: 'gitDecoration.addedResourceForeground' },
+    });
+    const brokenRow = presentChangedLeaf({ file: broken.file, path: 'x/qna.yaml', change: 'modified' }, 'main', brokenNode);
+    assert.deepEqual(brokenRow.icon, { id: 'error', color: 'list.errorForeground' });
+    assert.equal(presentChangedLeaf({ file: '/nowhere/qna.yaml', path: 'knowledge/new/qna.yaml', change: 'untracked' }, 'main', undefined).description, 'untracked');
+  });
 });
 
 test('the views ids and welcome condition match package.json', async () => {
   const ids = await import('../../extension/views/ids');
   const pkg = JSON.parse(readFileSync(resolve(__dirname, '../../package.json'), 'utf8'));
   assert.deepEqual(pkg.contributes.viewsContainers.activitybar.map((c: { id: string }) => c.id), [ids.viewContainerId]);
-  assert.deepEqual(pkg.contributes.views[ids.viewContainerId].map((v: { id: string }) => v.id), [ids.taxonomyViewId, ids.gapsViewId]);
+  assert.deepEqual(pkg.contributes.views[ids.viewContainerId].map((v: { id: string }) => v.id), [ids.taxonomyViewId, ids.gapsViewId, ids.changedViewId]);
   assert.deepEqual(
     pkg.contributes.viewsWelcome.map((w: { view: string; when: string }) => [w.view, w.when]),
     [[ids.taxonomyViewId, `${ids.hasTaxonomyKey} == false`]],
   );
+  // The welcome view's buttons are links on lines of their own, to commands the extension contributes.
+  const welcome: string = pkg.contributes.viewsWelcome[0].contents;
+  const buttons = welcome.split('\n').filter((l) => /^\[[^\]]+\]\(command:[^)]+\)$/.test(l));
+  assert.deepEqual(buttons, ['[Create Taxonomy](command:taxonomyStudio.createTaxonomy)', '[Open Example](command:taxonomyStudio.openExample)']);
+  const contributed = pkg.contributes.commands.map((c: { command: string }) => c.command);
+  for (const b of buttons) assert.ok(contributed.includes(/command:([^)]+)/.exec(b)![1]));
 });

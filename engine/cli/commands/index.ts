@@ -3,8 +3,9 @@
 import type { Command } from './command';
 import { checkCommand } from './check';
 import { diffCommand } from './diff';
+import { exampleCommand } from './example';
 
-export const commands: readonly Command<any>[] = [checkCommand, diffCommand];
+export const commands: readonly Command<any>[] = [checkCommand, diffCommand, exampleCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);
