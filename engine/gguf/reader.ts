@@ -207,6 +207,7 @@ async function parse(c: Cursor): Promise<Parsed> {
 
   const metadataOffset = c.pos;
   const metadata = new Map<string, GgufValue>();
+  const valueOffsets = new Map<string, number>();
   for (let i = 0; i < kvCount; i++) {
     const at = c.pos;
     c.context = `metadata pair ${i + 1} of ${kvCount}`;
@@ -218,11 +219,12 @@ async function parse(c: Cursor): Promise<Parsed> {
     const typeAt = c.pos;
     const type = c.u32();
     if (!isGgufType(type)) throw c.error(`metadata key '${key}' has value type ${type}, which GGUF does not define`, typeAt, 'corrupt', hints.corrupt);
+    valueOffsets.set(key, c.pos);
     metadata.set(key, await readValue(c, type));
     c.key = undefined;
   }
 
-  const alignment = alignmentOf(c, metadata);
+  const alignment = alignmentOf(c, metadata, valueOffsets.get(GGUF_KEY_ALIGNMENT) ?? 0);
 
   const tensorInfoOffset = c.pos;
   const tensors: GgufTensorInfo[] = [];
@@ -245,7 +247,7 @@ async function parse(c: Cursor): Promise<Parsed> {
 }
 
 async function readMagicAndVersion(c: Cursor): Promise<void> {
-  if (c.size === 0) throw c.error('the file is empty', 0, 'truncated', hints.truncated);
+  if (c.size === 0) throw c.error('the file is empty (0 bytes)', 0, 'truncated', 're-download or re-convert it');
   c.context = 'the magic';
   const head = await c.peek(Math.min(8, c.size));
   const magic = head.subarray(0, 4);
@@ -282,15 +284,15 @@ async function readMagicAndVersion(c: Cursor): Promise<void> {
   );
 }
 
-function alignmentOf(c: Cursor, metadata: Map<string, GgufValue>): number {
+function alignmentOf(c: Cursor, metadata: Map<string, GgufValue>, at: number): number {
   const value = metadata.get(GGUF_KEY_ALIGNMENT);
   if (!value) return GGUF_DEFAULT_ALIGNMENT;
   const where = { key: GGUF_KEY_ALIGNMENT };
   if (value.type !== GgufType.UINT32) {
-    throw c.error(`metadata key '${GGUF_KEY_ALIGNMENT}' is a ${ggufTypeName(value.type)}; it must be a u32`, c.pos, 'corrupt', hints.corrupt, where);
+    throw c.error(`metadata key '${GGUF_KEY_ALIGNMENT}' has type ${ggufTypeName(value.type)}; it must be u32`, at, 'corrupt', hints.corrupt, where);
   }
   if (!isValidAlignment(value.value)) {
-    throw c.error(`metadata key '${GGUF_KEY_ALIGNMENT}' is ${value.value}; the alignment must be a power of two`, c.pos, 'corrupt', hints.corrupt, where);
+    throw c.error(`metadata key '${GGUF_KEY_ALIGNMENT}' is ${value.value}; the alignment must be a power of two`, at, 'corrupt', hints.corrupt, where);
   }
   return value.value;
 }
