@@ -145,7 +145,8 @@ export function configFromHf(json: Json): ModelConfig {
   };
 
   const act = json.hidden_act ?? json.hidden_activation ?? 'silu';
-  if (act !== 'silu') throw new ModelConfigError('hidden_act', `only "silu" (SwiGLU) is supported, found ${JSON.stringify(act)}`);
+  if (act !== 'silu')
+    throw new ModelConfigError('hidden_act', `only "silu" (SwiGLU) is supported, found ${JSON.stringify(act)}`);
   if (arch === 'qwen2' && json.use_sliding_window === true) {
     throw new ModelConfigError('use_sliding_window', 'qwen2 per-layer sliding window attention is not supported');
   }
@@ -202,7 +203,8 @@ function ropeScalingFromHf(v: unknown): RopeScaling | null {
   const type = v.rope_type ?? v.type ?? 'default';
   const field = (key: string): number => {
     const x = v[key];
-    if (typeof x !== 'number') throw new ModelConfigError(`rope_scaling.${key}`, `expected a number, found ${JSON.stringify(x)}`);
+    if (typeof x !== 'number')
+      throw new ModelConfigError(`rope_scaling.${key}`, `expected a number, found ${JSON.stringify(x)}`);
     return x;
   };
   switch (type) {

@@ -15,7 +15,10 @@ export class ModelConfigError extends Error {
 /** A tensor the forward pass needs is not in the weights. */
 export class MissingTensorError extends Error {
   override name = 'MissingTensorError';
-  constructor(readonly tensor: string, hint?: string) {
+  constructor(
+    readonly tensor: string,
+    hint?: string,
+  ) {
     super(`missing tensor ${tensor}${hint ? ` (${hint})` : ''}`);
   }
 }

@@ -89,7 +89,9 @@ export function prepareModel(config: ModelConfig, weights: WeightSource, opts: M
     : linearOf('lm_head.weight', [vocab, hidden], false);
   for (const name of opts.lora?.layers.keys() ?? []) {
     if (!adapted.has(name)) {
-      throw new LoraError(`LoRA adapts ${name}, which this model does not use${name === 'lm_head.weight' ? ' (tie_word_embeddings)' : ''}`);
+      throw new LoraError(
+        `LoRA adapts ${name}, which this model does not use${name === 'lm_head.weight' ? ' (tie_word_embeddings)' : ''}`,
+      );
     }
   }
   return {

@@ -50,11 +50,15 @@ export function peftTensorNames(module: string): { a: string; b: string } {
  */
 export function loraFromPeft(config: PeftLoraConfig, tensors: WeightSource): LoraAdapter {
   if (config.peft_type !== undefined && config.peft_type !== 'LORA') {
-    throw new LoraError(`adapter_config.json peft_type is ${JSON.stringify(config.peft_type)}; only LORA adapters are supported`);
+    throw new LoraError(
+      `adapter_config.json peft_type is ${JSON.stringify(config.peft_type)}; only LORA adapters are supported`,
+    );
   }
   if (config.use_dora) throw new LoraError('adapter_config.json use_dora: DoRA adapters are not supported');
   if (config.fan_in_fan_out) {
-    throw new LoraError('adapter_config.json fan_in_fan_out: llama-family Linear layers store [out, in]; set it to false');
+    throw new LoraError(
+      'adapter_config.json fan_in_fan_out: llama-family Linear layers store [out, in]; set it to false',
+    );
   }
   if (config.bias !== undefined && config.bias !== 'none') {
     throw new LoraError(`adapter_config.json bias is ${JSON.stringify(config.bias)}; only "none" is supported`);
@@ -81,9 +85,12 @@ export function loraFromPeft(config: PeftLoraConfig, tensors: WeightSource): Lor
 
   const layers = new Map<string, LoraLayer>();
   for (const [module, { a, b }] of modules) {
-    if (!a || !b) throw new LoraError(`adapter module ${module} has lora_${a ? 'A' : 'B'} but no lora_${a ? 'B' : 'A'}`);
+    if (!a || !b)
+      throw new LoraError(`adapter module ${module} has lora_${a ? 'A' : 'B'} but no lora_${a ? 'B' : 'A'}`);
     if (!isTargeted(module, config.target_modules)) {
-      throw new LoraError(`adapter module ${module} is not named by target_modules ${JSON.stringify(config.target_modules)}`);
+      throw new LoraError(
+        `adapter module ${module} is not named by target_modules ${JSON.stringify(config.target_modules)}`,
+      );
     }
     const aShape = tensors.shape(a);
     const bShape = tensors.shape(b);
@@ -95,10 +102,12 @@ export function loraFromPeft(config: PeftLoraConfig, tensors: WeightSource): Lor
     const rank = aShape[0];
     const r = patternValue(config.rank_pattern, module) ?? config.r;
     const alpha = patternValue(config.alpha_pattern, module) ?? config.lora_alpha;
-    if (rank !== r) throw new LoraError(`adapter module ${module}: tensors have rank ${rank}, adapter_config.json says r = ${r}`);
+    if (rank !== r)
+      throw new LoraError(`adapter module ${module}: tensors have rank ${rank}, adapter_config.json says r = ${r}`);
     const data = (name: string, shape: readonly number[]) => {
       const d = tensors.get(name);
-      if (d.length !== elementCount(shape)) throw new LoraError(`adapter tensor ${name}: ${d.length} values for shape [${shape.join(', ')}]`);
+      if (d.length !== elementCount(shape))
+        throw new LoraError(`adapter tensor ${name}: ${d.length} values for shape [${shape.join(', ')}]`);
       return d;
     };
     layers.set(`${module}.weight`, {

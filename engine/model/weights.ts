@@ -108,8 +108,7 @@ export function expectedTensors(config: ModelConfig): { name: string; shape: num
 /** The tensor, checked against the expected shape. */
 export function requireTensor(weights: WeightSource, name: string, shape: readonly number[]): Float32Array {
   if (!weights.has(name)) {
-    const hint =
-      name === 'lm_head.weight' ? 'set tie_word_embeddings to share model.embed_tokens.weight' : undefined;
+    const hint = name === 'lm_head.weight' ? 'set tie_word_embeddings to share model.embed_tokens.weight' : undefined;
     throw new MissingTensorError(name, hint);
   }
   const found = weights.shape(name);
@@ -117,6 +116,7 @@ export function requireTensor(weights: WeightSource, name: string, shape: readon
     throw new TensorShapeError(name, shape, found);
   }
   const data = weights.get(name);
-  if (data.length !== elementCount(shape)) throw new TensorShapeError(name, [elementCount(shape)], [data.length], 'element count');
+  if (data.length !== elementCount(shape))
+    throw new TensorShapeError(name, [elementCount(shape)], [data.length], 'element count');
   return data;
 }

@@ -194,7 +194,10 @@ test('granite: logits_scaling divides the logits, attention_multiplier replaces 
   const tokens = randomTokens(6, tinyConfig.vocab, 15);
   const base = forward(tinyConfig, weights, tokens);
   const scaled = forward(defineConfig({ ...tinyConfig, architecture: 'granite', logitsScaling: 8 }), weights, tokens);
-  assert.deepEqual(scaled, base.map((v) => v / 8));
+  assert.deepEqual(
+    scaled,
+    base.map((v) => v / 8),
+  );
   const explicit = defineConfig({ ...tinyConfig, architecture: 'granite', attentionMultiplier: 1 / Math.sqrt(16) });
   assert.deepEqual(forward(explicit, weights, tokens), base);
   const sharper = defineConfig({ ...tinyConfig, architecture: 'granite', attentionMultiplier: 1 });
@@ -246,7 +249,10 @@ test('qwen2: q/k/v biases are added (zero biases change nothing, o_proj has none
   assert.ok(maxAbsDiff(zeroBias, logits).max > 1e-2, 'non-zero biases change the logits');
 
   map.delete('model.layers.1.self_attn.k_proj.bias');
-  assert.throws(() => forward(qwen, weightSourceFromMap(map), tokens), /missing tensor model\.layers\.1\.self_attn\.k_proj\.bias/);
+  assert.throws(
+    () => forward(qwen, weightSourceFromMap(map), tokens),
+    /missing tensor model\.layers\.1\.self_attn\.k_proj\.bias/,
+  );
 });
 
 test('mistral sliding window: keys further back than the window are not attended to', () => {
@@ -257,7 +263,8 @@ test('mistral sliding window: keys further back than the window are not attended
   const naive = naiveForward(mistral, weights, tokens);
   for (let i = 0; i < tokens.length; i++) assertClose(rowOf(logits, i, mistral.vocab), naive[i], 1e-4, `token ${i}`);
   const session = createSession(mistral, weights);
-  for (let i = 0; i < tokens.length; i++) assertClose(session.eval([tokens[i]]), rowOf(logits, i, mistral.vocab), 1e-5, `cached ${i}`);
+  for (let i = 0; i < tokens.length; i++)
+    assertClose(session.eval([tokens[i]]), rowOf(logits, i, mistral.vocab), 1e-5, `cached ${i}`);
   // Within the window nothing changes; beyond it the output differs from full attention.
   const full = forward(tinyConfig, weights, tokens);
   assert.deepEqual(logits.subarray(0, 3 * mistral.vocab), full.subarray(0, 3 * mistral.vocab));
@@ -266,13 +273,17 @@ test('mistral sliding window: keys further back than the window are not attended
 
 test('bad input: token ids out of range, wrong tensor shapes', () => {
   const weights = randomModel(tinyConfig, 22);
-  assert.throws(() => forward(tinyConfig, weights, [3, 512]), /token 1 is 512; token ids must be integers in \[0, 512\)/);
+  assert.throws(
+    () => forward(tinyConfig, weights, [3, 512]),
+    /token 1 is 512; token ids must be integers in \[0, 512\)/,
+  );
   assert.throws(() => createSession(tinyConfig, weights).eval([]), /eval needs at least one token/);
   assert.equal(forward(tinyConfig, weights, []).length, 0);
   const map = randomWeights(tinyConfig, 22);
   map.set('model.norm.weight', { data: new Float32Array(32), shape: [32] });
   assert.throws(
     () => forward(tinyConfig, weightSourceFromMap(map), [1]),
-    (e: unknown) => e instanceof TensorShapeError && e.message === 'tensor model.norm.weight: expected shape [64], found [32]',
+    (e: unknown) =>
+      e instanceof TensorShapeError && e.message === 'tensor model.norm.weight: expected shape [64], found [32]',
   );
 });

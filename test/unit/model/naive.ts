@@ -63,7 +63,7 @@ function split(x: number[], parts: number): number[][] {
   return Array.from({ length: parts }, (_, p) => x.slice(p * size, (p + 1) * size));
 }
 
-/** Logits of every position, [T][vocab], with an optional merged-weight override per tensor name. */
+/** Logits of every position, [T][vocab]; biases are used wherever the weights have them. */
 export function naiveForward(config: ModelConfig, weights: WeightSource, tokens: number[]): number[][] {
   const bias = (name: string) => (weights.has(name) ? vector(weights, name) : undefined);
   const embed = matrix(weights, 'model.embed_tokens.weight');
@@ -73,9 +73,18 @@ export function naiveForward(config: ModelConfig, weights: WeightSource, tokens:
   for (let l = 0; l < config.layers; l++) {
     const p = `model.layers.${l}.`;
     const normed = hs.map((x) => rms(x, vector(weights, p + 'input_layernorm.weight'), config.rmsNormEps));
-    const qs = normed.map((x) => project(matrix(weights, p + 'self_attn.q_proj.weight'), x, bias(p + 'self_attn.q_proj.bias')));
-    const ks = normed.map((x) => project(matrix(weights, p + 'self_attn.k_proj.weight'), x, bias(p + 'self_attn.k_proj.bias')));
-    const vs = normed.map((x) => project(matrix(weights, p + 'self_attn.v_proj.weight'), x, bias(p + 'self_attn.v_proj.bias')));
+    const [Wq, Wk, Wv, Wo, Wg, Wu, Wd] = [
+      'self_attn.q_proj',
+      'self_attn.k_proj',
+      'self_attn.v_proj',
+      'self_attn.o_proj',
+      'mlp.gate_proj',
+      'mlp.up_proj',
+      'mlp.down_proj',
+    ].map((m) => ({ W: matrix(weights, `${p}${m}.weight`), b: bias(`${p}${m}.bias`) }));
+    const qs = normed.map((x) => project(Wq.W, x, Wq.b));
+    const ks = normed.map((x) => project(Wk.W, x, Wk.b));
+    const vs = normed.map((x) => project(Wv.W, x, Wv.b));
     // [T][heads][headDim], RoPE applied; key/value heads repeated so that head h uses kv head floor(h / group).
     const qHeads = qs.map((q, t) => split(q, config.heads).map((h) => naiveRope(config, h, t)));
     const kHeadsRaw = ks.map((k, t) => split(k, config.kvHeads).map((h) => naiveRope(config, h, t)));
@@ -106,19 +115,21 @@ export function naiveForward(config: ModelConfig, weights: WeightSource, tokens:
       }
       attended.push(row);
     }
-    const o = attended.map((a) => project(matrix(weights, p + 'self_attn.o_proj.weight'), a, bias(p + 'self_attn.o_proj.bias')));
+    const o = attended.map((a) => project(Wo.W, a, Wo.b));
     hs = hs.map((x, t) => x.map((v, i) => v + o[t][i] * config.residualMultiplier));
 
     const normed2 = hs.map((x) => rms(x, vector(weights, p + 'post_attention_layernorm.weight'), config.rmsNormEps));
     const mlp = normed2.map((x) => {
-      const g = project(matrix(weights, p + 'mlp.gate_proj.weight'), x, bias(p + 'mlp.gate_proj.bias'));
-      const u = project(matrix(weights, p + 'mlp.up_proj.weight'), x, bias(p + 'mlp.up_proj.bias'));
-      const act = g.map((z, i) => (z * (1 / (1 + Math.exp(-z)))) * u[i]);
-      return project(matrix(weights, p + 'mlp.down_proj.weight'), act, bias(p + 'mlp.down_proj.bias'));
+      const g = project(Wg.W, x, Wg.b);
+      const u = project(Wu.W, x, Wu.b);
+      const act = g.map((z, i) => z * (1 / (1 + Math.exp(-z))) * u[i]);
+      return project(Wd.W, act, Wd.b);
     });
     hs = hs.map((x, t) => x.map((v, i) => v + mlp[t][i] * config.residualMultiplier));
   }
 
   const head = matrix(weights, config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
-  return hs.map((x) => project(head, rms(x, vector(weights, 'model.norm.weight'), config.rmsNormEps)).map((v) => v / config.logitsScaling));
+  return hs.map((x) =>
+    project(head, rms(x, vector(weights, 'model.norm.weight'), config.rmsNormEps)).map((v) => v / config.logitsScaling),
+  );
 }
