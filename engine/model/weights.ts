@@ -120,3 +120,23 @@ export function requireTensor(weights: WeightSource, name: string, shape: readon
     throw new TensorShapeError(name, [elementCount(shape)], [data.length], 'element count');
   return data;
 }
+
+/** The part of a tensor file reader (e.g. a safetensors file or a sharded folder) that loading needs. */
+export interface Float32TensorReader {
+  readonly names: readonly string[];
+  info(name: string): { shape: readonly number[] };
+  readFloat32(name: string): Promise<Float32Array>;
+}
+
+/** Reads every tensor (or those `keep` selects) into memory as float32, one at a time, as a WeightSource. */
+export async function loadWeightSource(
+  reader: Float32TensorReader,
+  keep: (name: string) => boolean = () => true,
+): Promise<WeightSource> {
+  const tensors = new Map<string, Tensor>();
+  for (const name of reader.names) {
+    if (!keep(name)) continue;
+    tensors.set(name, { data: await reader.readFloat32(name), shape: [...reader.info(name).shape] });
+  }
+  return weightSourceFromMap(tensors);
+}

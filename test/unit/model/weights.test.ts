@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MissingTensorError, TensorShapeError } from '../../../engine/model/errors';
-import { requireTensor, weightSourceFromMap } from '../../../engine/model/weights';
+import { loadWeightSource, requireTensor, weightSourceFromMap } from '../../../engine/model/weights';
 
 test('weightSourceFromMap serves a record or a Map', () => {
   const data = Float32Array.from([1, 2, 3, 4, 5, 6]);
@@ -32,4 +32,28 @@ test('requireTensor checks the shape', () => {
   const source = weightSourceFromMap({ w: { data: new Float32Array(6), shape: [3, 2] } });
   assert.throws(() => requireTensor(source, 'w', [2, 3]), /tensor w: expected shape \[2, 3\], found \[3, 2\]/);
   assert.equal(requireTensor(source, 'w', [3, 2]).length, 6);
+});
+
+test('loadWeightSource reads a tensor file reader into memory, optionally filtered', async () => {
+  const files: Record<string, { shape: number[]; data: number[] }> = {
+    'model.norm.weight': { shape: [2], data: [1, 2] },
+    'lm_head.weight': { shape: [1, 2], data: [3, 4] },
+  };
+  const read: string[] = [];
+  const reader = {
+    names: Object.keys(files),
+    info: (name: string) => ({ shape: files[name].shape }),
+    readFloat32: async (name: string) => {
+      read.push(name);
+      return Float32Array.from(files[name].data);
+    },
+  };
+  const all = await loadWeightSource(reader);
+  assert.deepEqual(all.names(), ['model.norm.weight', 'lm_head.weight']);
+  assert.deepEqual(Array.from(all.get('lm_head.weight')), [3, 4]);
+  assert.deepEqual(all.shape('lm_head.weight'), [1, 2]);
+  read.length = 0;
+  const some = await loadWeightSource(reader, (n) => n !== 'lm_head.weight');
+  assert.deepEqual(read, ['model.norm.weight']);
+  assert.equal(some.has('lm_head.weight'), false);
 });
