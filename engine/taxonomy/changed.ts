@@ -7,7 +7,7 @@ import { realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { locateInTaxonomy } from './leaf';
 
-/** ilab's default base; `main` and `master` are tried when it does not exist and the caller asked for the default. */
+/** ilab's default base; when it does not exist, `main` and then `master` are tried. */
 export const defaultGitBase = 'origin/main';
 
 export type ChangeKind = 'added' | 'modified' | 'untracked';
@@ -81,7 +81,8 @@ export async function changedLeaves(root: string, options: ChangedLeavesOptions 
   }
 
   const requested = options.base?.trim() || defaultGitBase;
-  const candidates = options.base?.trim() ? [requested] : [requested, 'main', 'master'];
+  // The default is a guess (many local taxonomies have no remote): try the usual local names after it.
+  const candidates = requested === defaultGitBase ? [requested, 'main', 'master'] : [requested];
   let base: string | undefined;
   for (const candidate of candidates) {
     if (await git(['rev-parse', '--verify', '--quiet', `${candidate}^{commit}`]).then(() => true, () => false)) {

@@ -1,14 +1,15 @@
 // `npm run test:e2e`: the extension in a real VS Code (code-server + headless chromium). Installs the tools into a
 // cache folder on first use, packages and installs the .vsix into a fresh isolated profile, opens copies of the
 // example taxonomy, runs the extension-host suites and the UI checks, and ends with "N passed, N failed".
-import { mkdirSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { cacheDir, ensureTools } from '../../scripts/e2e/tools';
 import { installExtension, makeProfile, startCodeServer, type Server } from '../../scripts/e2e/codeServer';
 import { buildExtension, buildSuites, copyExample, packageVsix } from '../../scripts/e2e/package';
 import { runExtensionTests } from './extensionHost';
 import { openBrowser, type CheckResult } from './browser';
-import { declaredViews, runUiChecks, uiChecks } from './ui';
+import { declaredViews, runUiChecks, uiChecks, uiOldLeaf } from './ui';
 
 const repo = resolve(__dirname, '..', '..');
 const started = Date.now();
@@ -43,6 +44,7 @@ async function main(): Promise<number> {
   const extensionDir = join(profile.extensions, installed);
   const wsTests = copyExample(repo, join(runDir, 'ws-tests'));
   const wsUi = copyExample(repo, join(runDir, 'ws-ui'));
+  prepareUiWorkspace(wsUi);
 
   let server: Server | undefined;
   const stop = () => server?.stop();
@@ -99,6 +101,27 @@ async function main(): Promise<number> {
   log(existsSync(screenshots) ? 'done' : 'done (no screenshots)');
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   return failed > 0 ? 1 : 0;
+}
+
+/**
+ * The UI workspace gets a leaf with gaps (schema version 2, three seeds) for the Gaps view, and becomes a git
+ * repository on `main` with everything committed, so the Changed Leaves view lists exactly what the checks add.
+ */
+function prepareUiWorkspace(taxonomy: string): void {
+  const oldLeaf = join(taxonomy, ...uiOldLeaf.split('/'));
+  mkdirSync(dirname(oldLeaf), { recursive: true });
+  writeFileSync(
+    oldLeaf,
+    'version: 2\ncreated_by: e2e\ntask_description: Write limericks about the night sky.\nseed_examples:\n' +
+      ['the Moon', 'a comet', 'Orion']
+        .map((t) => `  - question: Write a limerick about ${t}.\n    answer: |\n      A limerick about ${t}\n      in five lines of verse.\n`)
+        .join(''),
+  );
+  const env = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'e2e', GIT_AUTHOR_EMAIL: 'e2e@example.com', GIT_COMMITTER_NAME: 'e2e', GIT_COMMITTER_EMAIL: 'e2e@example.com' };
+  const git = (...args: string[]) => execFileSync('git', ['-C', taxonomy, ...args], { env, stdio: 'pipe' });
+  git('init', '-q', '-b', 'main');
+  git('add', '.');
+  git('commit', '-q', '-m', 'example taxonomy');
 }
 
 main().then(

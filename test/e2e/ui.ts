@@ -5,6 +5,9 @@ import type { Page } from 'playwright-core';
 import type { CheckResult } from './browser';
 
 const leafFolder = 'night_sky_haiku';
+/** A version 2 skill with three seeds that run.ts adds to the UI workspace: two gaps in the Gaps view. */
+export const uiOldLeaf = 'compositional_skills/writing/freeform/poetry/old_limerick/qna.yaml';
+const newLeafPath = 'reasoning/e2e_puzzles';
 
 interface Check {
   name: string;
@@ -43,6 +46,78 @@ export function declaredViews(manifest: { contributes?: { viewsContainers?: { ac
   const container = manifest.contributes?.viewsContainers?.activitybar?.[0];
   const views = container && manifest.contributes?.views?.[container.id];
   return container && views?.length ? { containerTitle: container.title, views } : undefined;
+}
+
+/** The pane of the Taxonomy Studio container whose header says `name`, expanded. */
+async function pane(page: Page, name: string) {
+  const header = page.locator('.pane-header', { hasText: name }).first();
+  await header.waitFor({ timeout: 15_000 });
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+  return page.locator('.pane', { has: header }).first();
+}
+
+/** Runs a command from the command palette by its title. */
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** The Gaps, New Leaf and Changed Leaves checks, when the manifest declares those views. */
+function authoringChecks(declared: DeclaredViews): Check[] {
+  const gaps = declared.views.find((v) => v.id === 'taxonomyStudio.gaps');
+  const changed = declared.views.find((v) => v.id === 'taxonomyStudio.changed');
+  if (!gaps || !changed) return [];
+  return [
+    {
+      name: `UI: the ${gaps.name} view lists the version 2 leaf, and its inline Upgrade clears the gap`,
+      async run(page) {
+        const view = await pane(page, gaps.name);
+        await view.locator('.monaco-list-row', { hasText: 'Too few seed examples' }).first().waitFor({ timeout: 30_000 });
+        const upgradeGroup = view.locator('.monaco-list-row', { hasText: 'Leaves to upgrade to version 3' }).first();
+        await upgradeGroup.waitFor({ timeout: 30_000 });
+        const item = view.locator('.monaco-list-row', { hasText: 'old_limerick/qna.yaml:1' }).first();
+        await item.click();
+        // Clicking the item goes to the leaf; its inline action upgrades it.
+        await page.locator('.tabs-container .tab.active', { hasText: 'qna.yaml' }).waitFor({ timeout: 15_000 });
+        await item.hover();
+        await item.locator('.action-label[aria-label="Upgrade Leaf to Version 3"]').click();
+        await page.locator('.editor-instance .view-lines', { hasText: 'version: 3' }).waitFor({ timeout: 15_000 });
+        await upgradeGroup.waitFor({ state: 'detached', timeout: 30_000 });
+        await view.locator('.monaco-list-row', { hasText: 'Too few seed examples' }).first().waitFor({ timeout: 5_000 });
+      },
+    },
+    {
+      name: 'UI: New Leaf… asks kind and path, writes the skeleton and opens it at the first TODO',
+      async run(page) {
+        await runCommand(page, 'Taxonomy Studio: New Leaf…');
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Foundational skill' }).first().click();
+        const input = page.locator('.quick-input-widget input');
+        await page.locator('.quick-input-widget', { hasText: 'New Leaf (2/2)' }).waitFor({ timeout: 15_000 });
+        await input.fill(newLeafPath);
+        await page.keyboard.press('Enter');
+        await page.locator('.tabs-container .tab.active', { hasText: 'qna.yaml' }).waitFor({ timeout: 15_000 });
+        await page.locator('.editor-instance .view-lines', { hasText: 'TODO describe what this skill teaches' }).waitFor({ timeout: 15_000 });
+        // The placeholders are warnings (QNA112) in the Problems panel, not errors.
+        await page.keyboard.press('Control+Shift+M');
+        await problemsWith(page, 'QNA112').first().waitFor({ timeout: 30_000 });
+      },
+    },
+    {
+      name: `UI: the ${changed.name} view lists the new leaf as untracked against main`,
+      async run(page) {
+        const view = await pane(page, changed.name);
+        const row = view.locator('.monaco-list-row', { hasText: `foundational_skills/${newLeafPath}` }).first();
+        await row.waitFor({ timeout: 30_000 });
+        await row.getByText('untracked', { exact: false }).first().waitFor({ timeout: 5_000 });
+        // The upgraded leaf is modified against main too.
+        await view.locator('.monaco-list-row', { hasText: 'old_limerick' }).first().waitFor({ timeout: 30_000 });
+      },
+    },
+  ];
 }
 
 /** The tree view's checks, when the manifest declares a "Taxonomy" view (the workspace holds all three kinds). */
@@ -114,6 +189,7 @@ export function uiChecks(serverUrl: string, workspace: string, declared?: Declar
       },
     },
     ...viewChecks(declared),
+    ...(declared ? authoringChecks(declared) : []),
   ];
 }
 

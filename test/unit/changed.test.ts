@@ -84,6 +84,8 @@ describe('changedLeaves', () => {
   });
 
   test('the default base falls back from origin/main to main, and says so', async () => {
+    // Named or left out, the default is the same guess (an editor setting holds it explicitly).
+    assert.equal(((await changedLeaves(root, { base: 'origin/main' })) as { base: string }).base, 'main');
     const result = await changedLeaves(root);
     assert.equal(result.status, 'ok');
     if (result.status !== 'ok') return;
