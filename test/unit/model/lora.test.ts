@@ -77,10 +77,9 @@ test('LoRA on the fly equals the merged weights, and both equal the naive pass o
 test('mergeLora leaves the base weights untouched and other tensors shared', () => {
   const weights = randomModel(tinyConfig, 4);
   const before = weights.get('model.layers.0.self_attn.q_proj.weight').slice();
-  const lora = loraFromPeft(
-    randomPeftAdapter(tinyConfig, ['q_proj'], 2, 4, 5).adapterConfig,
-    randomPeftAdapter(tinyConfig, ['q_proj'], 2, 4, 5).tensors,
-  );
+  const adapter = randomPeftAdapter(tinyConfig, ['q_proj'], 2, 4, 5);
+  const lora = loraFromPeft(adapter.adapterConfig, adapter.tensors);
+
   const merged = mergeLora(weights, lora);
   const q = merged.get('model.layers.0.self_attn.q_proj.weight');
   assert.deepEqual(weights.get('model.layers.0.self_attn.q_proj.weight'), before);
