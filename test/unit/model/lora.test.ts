@@ -79,7 +79,6 @@ test('mergeLora leaves the base weights untouched and other tensors shared', () 
   const before = weights.get('model.layers.0.self_attn.q_proj.weight').slice();
   const adapter = randomPeftAdapter(tinyConfig, ['q_proj'], 2, 4, 5);
   const lora = loraFromPeft(adapter.adapterConfig, adapter.tensors);
-
   const merged = mergeLora(weights, lora);
   const q = merged.get('model.layers.0.self_attn.q_proj.weight');
   assert.deepEqual(weights.get('model.layers.0.self_attn.q_proj.weight'), before);
