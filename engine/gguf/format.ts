@@ -101,8 +101,9 @@ export function describeType(value: GgufValue): string {
 
 function describeArrayType(array: GgufArray): string {
   if (array.itemType !== GgufType.ARRAY) return `array[${ggufTypeName(array.itemType)}]`;
-  const first = array.items[0];
-  return `array[${first ? describeArrayType(first) : 'array'}]`;
+  // Inner arrays each have their own item type; name it only when they agree.
+  const inner = new Set(array.items.map(describeArrayType));
+  return `array[${inner.size === 1 ? [...inner][0] : 'array'}]`;
 }
 
 /** Bytes one scalar of a fixed-size type takes in the file; undefined for strings and arrays. */

@@ -4,8 +4,9 @@ import type { Command } from './command';
 import { checkCommand } from './check';
 import { diffCommand } from './diff';
 import { exampleCommand } from './example';
+import { inspectCommand } from './inspect';
 
-export const commands: readonly Command<any>[] = [checkCommand, diffCommand, exampleCommand];
+export const commands: readonly Command<any>[] = [checkCommand, diffCommand, exampleCommand, inspectCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);
