@@ -4,9 +4,10 @@ import type { Command } from './command';
 import { checkCommand } from './check';
 import { diffCommand } from './diff';
 import { exampleCommand } from './example';
+import { fixtureModelCommand } from './fixtureModel';
 import { inspectCommand } from './inspect';
 
-export const commands: readonly Command<any>[] = [checkCommand, diffCommand, exampleCommand, inspectCommand];
+export const commands: readonly Command<any>[] = [checkCommand, diffCommand, exampleCommand, fixtureModelCommand, inspectCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);
