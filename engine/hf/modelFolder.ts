@@ -22,8 +22,11 @@ export interface TokenizerVocabulary {
   addedIds: number[];
   /** BPE merges as "left right". */
   merges: string[];
-  /** "gpt2" when text is pre-tokenized exactly as llama.cpp's gpt2 pre-tokenizer does; undefined otherwise. */
-  preTokenizer?: 'gpt2';
+  /**
+   * llama.cpp's name (GGUF tokenizer.ggml.pre) for the pre-tokenizer that splits text exactly as this tokenizer does:
+   * "gpt-2" for GPT-2's byte-level pattern; undefined when this reader cannot tell.
+   */
+  preTokenizer?: 'gpt-2';
 }
 
 export interface ModelFolder {
@@ -126,7 +129,7 @@ export function vocabularyOf(json: Record<string, unknown>, file = 'tokenizer.js
   const merges = (model.merges ?? []).map((m) => (Array.isArray(m) ? `${m[0]} ${m[1]}` : m));
   const pre = json.pre_tokenizer as { type?: string; use_regex?: boolean; add_prefix_space?: boolean } | null | undefined;
   const gpt2 = pre?.type === 'ByteLevel' && pre.use_regex !== false && !pre.add_prefix_space && json.normalizer == null;
-  return { tokens, specialIds, addedIds, merges, ...(gpt2 ? { preTokenizer: 'gpt2' as const } : {}) };
+  return { tokens, specialIds, addedIds, merges, ...(gpt2 ? { preTokenizer: 'gpt-2' as const } : {}) };
 }
 
 async function readJson(file: string, hint: string): Promise<Record<string, unknown>> {

@@ -14,7 +14,7 @@ const dtypes: Record<string, FixtureDtype> = { f32: 'F32', f16: 'F16', bf16: 'BF
 export const fixtureModelCommand = defineCommand({
   name: 'fixture-model',
   summary: 'Write a tiny random llama-family model folder (Hugging Face format) to try things on',
-  usage: 'fixture-model --out <dir> [--size tiny|small] [--seed <n>] [--arch llama|mistral|granite|qwen2] [--dtype f32|f16|bf16] [--force]',
+  usage: 'fixture-model --out <dir> [--size tiny|small] [--seed <n>] [--arch llama|mistral|granite|qwen2] [--dtype f32|f16|bf16] [--corpus <dir>] [--force]',
   description: [
     'Writes a Hugging Face model folder: config.json, model.safetensors with seeded random weights, and a byte-level',
     "BPE tokenizer (tokenizer.json, tokenizer_config.json with a chat template) trained on the example taxonomy's text.",

@@ -1,6 +1,6 @@
 // A byte-level BPE tokenizer: encode and decode without any Hugging Face library, producing the same ids as
 // tokenizers.js / transformers for tokenizer.json files of this kind (ByteLevel pre-tokenizer with GPT-2's pattern,
-// BPE model with merges, added tokens matched before pre-tokenization) and as llama.cpp's "gpt2" pre-tokenizer.
+// BPE model with merges, added tokens matched before pre-tokenization) and as llama.cpp's "gpt-2" pre-tokenizer.
 import { byteToChar, fromByteLevel, preTokenize } from './byteLevel';
 
 export interface AddedToken {

@@ -1,8 +1,8 @@
 // The byte level of GPT-2-style BPE: every UTF-8 byte is written as one printable character (so tokens are strings
 // without spaces or control characters), and text is first split into pieces by GPT-2's pre-tokenization pattern.
-// Hugging Face's ByteLevel pre-tokenizer (use_regex: true) and llama.cpp's "gpt2" pre-tokenizer both split text with
-// this pattern, which is what makes a tokenizer written here tokenize alike in transformers, tokenizers.js and
-// llama.cpp.
+// Hugging Face's ByteLevel pre-tokenizer (use_regex: true) and llama.cpp's "gpt-2" pre-tokenizer (GGUF
+// tokenizer.ggml.model "gpt2", tokenizer.ggml.pre "gpt-2") both split text with this pattern, which is what makes a
+// tokenizer written here tokenize alike in transformers, tokenizers.js and llama.cpp.
 
 /** GPT-2's pre-tokenization pattern: contractions, letters, digits, other symbols, each with one optional leading space; whitespace runs. */
 export const gpt2Pattern = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;

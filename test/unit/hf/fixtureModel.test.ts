@@ -118,7 +118,7 @@ describe('tiny llama fixture', () => {
     assert.deepEqual(m.eos, { id: 507, content: '<|end_of_text|>' });
     assert.deepEqual(m.pad, { id: 508, content: '<|pad|>' });
     assert.equal(m.addBosToken, false);
-    assert.equal(m.vocabulary.preTokenizer, 'gpt2');
+    assert.equal(m.vocabulary.preTokenizer, 'gpt-2');
     assert.equal(m.vocabulary.tokens.length, 512);
     assert.equal(m.vocabulary.tokens[32], 'Ġ');
     assert.deepEqual(m.vocabulary.specialIds, [506, 507, 508, 509, 510, 511]);
