@@ -1,4 +1,5 @@
-// Bundles the three entry points: the extension (vscode stays external), the language server, the engine CLI.
+// Bundles the entry points: the extension (vscode stays external), the language server, the engine CLI, and the
+// quantization worker.
 import { build } from 'esbuild';
 
 const watch = process.argv.includes('--watch');
@@ -16,6 +17,8 @@ const entries = [
   { entryPoints: ['language-server/main.ts'], outfile: 'dist/language-server.js' },
   // node-llama-cpp loads native binaries relative to its own package folder, so it stays a runtime dependency.
   { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: ['node-llama-cpp'] },
+  // QuantPool's worker threads load this file from beside the bundle that starts them.
+  { entryPoints: ['engine/gguf/quant/worker.ts'], outfile: 'dist/quant-worker.js' },
 ];
 
 if (watch) {
