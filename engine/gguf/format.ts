@@ -180,13 +180,18 @@ export function valueProblem(value: GgufValue): string | undefined {
 function arrayProblem(array: GgufArray): string | undefined {
   if (!isGgufType(array.itemType)) return `array item type ${array.itemType} is not a GGUF value type`;
   if (!Array.isArray(array.items)) return 'array items must be a JS array';
+  // One checker per array, not per item: vocabularies run to hundreds of thousands of items.
+  const check = array.itemType === GgufType.ARRAY ? (item: unknown) => arrayProblem(item as GgufArray) : scalarChecker(array.itemType);
   for (let i = 0; i < array.items.length; i++) {
-    const item = array.items[i];
-    const problem =
-      array.itemType === GgufType.ARRAY ? arrayProblem(item as GgufArray) : scalarProblem(array.itemType, item as GgufValue['value']);
+    const problem = check(array.items[i]);
     if (problem) return `item ${i}: ${problem}`;
   }
   return undefined;
+}
+
+function scalarProblem(type: GgufType, value: unknown): string | undefined {
+  if (!isGgufType(type)) return `${ggufTypeName(type)} is not a GGUF value type`;
+  return scalarChecker(type)(value);
 }
 
 const intRanges: Partial<Record<GgufType, [number, number]>> = {
@@ -198,29 +203,38 @@ const intRanges: Partial<Record<GgufType, [number, number]>> = {
   [GgufType.INT32]: [-0x80000000, 0x7fffffff],
 };
 
-function scalarProblem(type: GgufType, value: unknown): string | undefined {
+const bigRanges: Partial<Record<GgufType, [bigint, bigint]>> = {
+  [GgufType.UINT64]: [0n, (1n << 64n) - 1n],
+  [GgufType.INT64]: [-(1n << 63n), (1n << 63n) - 1n],
+};
+
+/** A function saying why a value cannot be stored as `type`, or undefined when it can. */
+function scalarChecker(type: GgufType): (value: unknown) => string | undefined {
   const name = ggufTypeName(type);
-  if (!isGgufType(type)) return `${name} is not a GGUF value type`;
   switch (type) {
     case GgufType.BOOL:
-      return typeof value === 'boolean' ? undefined : `a bool needs true or false, got ${show(value)}`;
+      return (v) => (typeof v === 'boolean' ? undefined : `a bool needs true or false, got ${show(v)}`);
     case GgufType.STRING:
-      return typeof value === 'string' ? undefined : `a string needs a JS string, got ${show(value)}`;
+      return (v) => (typeof v === 'string' ? undefined : `a string needs a JS string, got ${show(v)}`);
     case GgufType.FLOAT32:
     case GgufType.FLOAT64:
-      return typeof value === 'number' ? undefined : `an ${name} needs a number, got ${show(value)}`;
+      return (v) => (typeof v === 'number' ? undefined : `an ${name} needs a number, got ${show(v)}`);
     case GgufType.UINT64:
     case GgufType.INT64: {
-      if (typeof value !== 'bigint') return `a ${name} needs a bigint, got ${show(value)}`;
-      const [lo, hi] = type === GgufType.UINT64 ? [0n, (1n << 64n) - 1n] : [-(1n << 63n), (1n << 63n) - 1n];
-      return value < lo || value > hi ? `${value} is outside the ${name} range ${lo}..${hi}` : undefined;
+      const [lo, hi] = bigRanges[type]!;
+      return (v) => {
+        if (typeof v !== 'bigint') return `a ${name} needs a bigint, got ${show(v)}`;
+        return v < lo || v > hi ? `${v} is outside the ${name} range ${lo}..${hi}` : undefined;
+      };
     }
     case GgufType.ARRAY:
-      return 'an array item must be a GgufArray';
+      return () => 'an array item must be a GgufArray';
     default: {
       const [lo, hi] = intRanges[type]!;
-      if (typeof value !== 'number' || !Number.isInteger(value)) return `a ${name} needs an integer, got ${show(value)}`;
-      return value < lo || value > hi ? `${value} is outside the ${name} range ${lo}..${hi}` : undefined;
+      return (v) => {
+        if (typeof v !== 'number' || !Number.isInteger(v)) return `a ${name} needs an integer, got ${show(v)}`;
+        return v < lo || v > hi ? `${v} is outside the ${name} range ${lo}..${hi}` : undefined;
+      };
     }
   }
 }

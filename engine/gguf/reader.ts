@@ -312,42 +312,46 @@ async function readValue(c: Cursor, type: GgufType, depth = 0): Promise<GgufValu
 
 /** Reads one fixed-size scalar from the buffer (the caller made sure the bytes are there). */
 function readFixed(c: Cursor, type: GgufType): GgufValue {
-  return { type, value: readScalar(c, type) } as GgufValue;
+  const value = scalarReader(type)(c.buf, c.pos - c.bufStart);
+  if (type === GgufType.BOOL && (value as number) > 1) throw badBool(c, value as number, c.pos);
+  c.pos += fixedSize(type)!;
+  return { type, value: type === GgufType.BOOL ? value === 1 : value } as GgufValue;
 }
 
-function readScalar(c: Cursor, type: GgufType): number | bigint | boolean {
-  const b = c.buf;
-  const at = c.pos - c.bufStart;
-  c.pos += fixedSize(type)!;
+/**
+ * How to read one value of a fixed-size type, picked once per array rather than per item. Bools come back as their
+ * byte, for the caller to check (anything but 0 or 1 is damage).
+ */
+function scalarReader(type: GgufType): (b: Buffer, at: number) => number | bigint {
   switch (type) {
     case GgufType.UINT8:
-      return b.readUInt8(at);
+    case GgufType.BOOL:
+      return (b, at) => b[at];
     case GgufType.INT8:
-      return b.readInt8(at);
+      return (b, at) => b.readInt8(at);
     case GgufType.UINT16:
-      return b.readUInt16LE(at);
+      return (b, at) => b.readUInt16LE(at);
     case GgufType.INT16:
-      return b.readInt16LE(at);
+      return (b, at) => b.readInt16LE(at);
     case GgufType.UINT32:
-      return b.readUInt32LE(at);
+      return (b, at) => b.readUInt32LE(at);
     case GgufType.INT32:
-      return b.readInt32LE(at);
+      return (b, at) => b.readInt32LE(at);
     case GgufType.FLOAT32:
-      return b.readFloatLE(at);
+      return (b, at) => b.readFloatLE(at);
     case GgufType.FLOAT64:
-      return b.readDoubleLE(at);
+      return (b, at) => b.readDoubleLE(at);
     case GgufType.UINT64:
-      return b.readBigUInt64LE(at);
+      return (b, at) => b.readBigUInt64LE(at);
     case GgufType.INT64:
-      return b.readBigInt64LE(at);
-    case GgufType.BOOL: {
-      const byte = b.readUInt8(at);
-      if (byte > 1) throw c.error(`${c.context} has a bool stored as ${byte}; a bool is 0 or 1`, c.pos - 1, 'corrupt', hints.corrupt);
-      return byte === 1;
-    }
+      return (b, at) => b.readBigInt64LE(at);
     default:
       throw new Error(`not a fixed-size type: ${type}`);
   }
+}
+
+function badBool(c: Cursor, byte: number, at: number): GgufError {
+  return c.error(`${c.context} has a bool stored as ${byte}; a bool is 0 or 1`, at, 'corrupt', hints.corrupt);
 }
 
 async function readArray(c: Cursor, depth: number): Promise<GgufArray> {
@@ -368,8 +372,9 @@ async function readArray(c: Cursor, depth: number): Promise<GgufArray> {
   }
   switch (itemType) {
     case GgufType.STRING: {
+      // Vocabularies hold hundreds of thousands of strings: take them straight from the buffer while they are in it.
       const items: string[] = new Array(count);
-      for (let i = 0; i < count; i++) items[i] = await c.string(`item ${i} of its array`);
+      for (let i = 0; i < count; i++) items[i] = c.bufferedString() ?? (await c.string(() => `item ${i} of its array`));
       return { itemType, items };
     }
     case GgufType.ARRAY: {
@@ -379,9 +384,24 @@ async function readArray(c: Cursor, depth: number): Promise<GgufArray> {
     }
     default: {
       // Fixed-size items: the whole array is in the buffer after one read.
-      await c.need(count * fixedSize(itemType)!);
+      const size = fixedSize(itemType)!;
+      await c.need(count * size);
+      const read = scalarReader(itemType);
+      const b = c.buf;
+      const start = c.pos - c.bufStart;
+      if (itemType === GgufType.BOOL) {
+        const items: boolean[] = new Array(count);
+        for (let i = 0; i < count; i++) {
+          const byte = b[start + i];
+          if (byte > 1) throw badBool(c, byte, c.pos + i);
+          items[i] = byte === 1;
+        }
+        c.pos += count;
+        return { itemType, items };
+      }
       const items: unknown[] = new Array(count);
-      for (let i = 0; i < count; i++) items[i] = readScalar(c, itemType);
+      for (let i = 0, at = start; i < count; i++, at += size) items[i] = read(b, at);
+      c.pos += count * size;
       return { itemType, items } as GgufArray;
     }
   }
@@ -546,15 +566,28 @@ class Cursor {
   /** A u64 that must fit a JS number (counts, lengths, dimensions, offsets). */
   u64Number(what: string): number {
     const at = this.pos;
-    const v = this.buf.readBigUInt64LE(at - this.bufStart);
+    const lo = this.buf.readUInt32LE(at - this.bufStart);
+    const hi = this.buf.readUInt32LE(at - this.bufStart + 4);
     this.pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    if (hi > 0x1fffff) {
+      const v = this.buf.readBigUInt64LE(at - this.bufStart);
       throw this.error(`${this.context}: ${what} is ${v}, larger than any real file allows`, at, 'corrupt', hints.corrupt);
     }
-    return Number(v);
+    return hi * 0x100000000 + lo;
   }
 
-  async string(what: string): Promise<string> {
+  /** The next string when it lies wholly in the buffer; undefined when it does not (string() then reads or fails). */
+  bufferedString(): string | undefined {
+    const at = this.pos - this.bufStart;
+    if (at + 8 > this.buf.length || this.buf.readUInt32LE(at + 4) !== 0) return undefined;
+    const length = this.buf.readUInt32LE(at);
+    if (at + 8 + length > this.buf.length) return undefined;
+    this.pos += 8 + length;
+    return this.buf.toString('utf8', at + 8, at + 8 + length);
+  }
+
+  async string(describe: string | (() => string)): Promise<string> {
+    const what = typeof describe === 'string' ? describe : describe();
     await this.need(8);
     const at = this.pos;
     const length = this.u64Number(`the length of ${what}`);

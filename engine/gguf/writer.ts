@@ -390,60 +390,60 @@ function arraySize(array: GgufArray): number {
 
 function writeValue(out: Out, value: GgufValue): void {
   if (value.type === GgufType.ARRAY) writeArray(out, value.value);
-  else writeScalar(out, value.type, value.value);
+  else if (value.type === GgufType.STRING) out.string(value.value);
+  else {
+    scalarWriter(value.type)(out.buf, value.value, out.pos);
+    out.pos += fixedSize(value.type)!;
+  }
 }
 
 function writeArray(out: Out, array: GgufArray): void {
   out.u32(array.itemType);
   out.u64(BigInt(array.items.length));
   if (array.itemType === GgufType.ARRAY) for (const a of array.items) writeArray(out, a);
-  else for (const item of array.items as unknown[]) writeScalar(out, array.itemType, item);
+  else if (array.itemType === GgufType.STRING) for (const s of array.items) out.string(s);
+  else {
+    // Picked once per array: vocabularies' scores and types run to hundreds of thousands of items.
+    const write = scalarWriter(array.itemType);
+    const size = fixedSize(array.itemType)!;
+    const b = out.buf;
+    let at = out.pos;
+    for (const item of array.items) {
+      write(b, item, at);
+      at += size;
+    }
+    out.pos = at;
+  }
 }
 
-function writeScalar(out: Out, type: GgufType, value: unknown): void {
-  const b = out.buf;
-  const at = out.pos;
+/** How to write one value of a fixed-size type (values were range-checked when set). */
+function scalarWriter(type: GgufType): (b: Buffer, value: number | bigint | boolean, at: number) => void {
   switch (type) {
-    case GgufType.STRING:
-      out.string(value as string);
-      return;
     case GgufType.UINT8:
-      b.writeUInt8(value as number, at);
-      break;
+      return (b, v, at) => void (b[at] = v as number);
     case GgufType.INT8:
-      b.writeInt8(value as number, at);
-      break;
+      return (b, v, at) => void b.writeInt8(v as number, at);
     case GgufType.UINT16:
-      b.writeUInt16LE(value as number, at);
-      break;
+      return (b, v, at) => void b.writeUInt16LE(v as number, at);
     case GgufType.INT16:
-      b.writeInt16LE(value as number, at);
-      break;
+      return (b, v, at) => void b.writeInt16LE(v as number, at);
     case GgufType.UINT32:
-      b.writeUInt32LE(value as number, at);
-      break;
+      return (b, v, at) => void b.writeUInt32LE(v as number, at);
     case GgufType.INT32:
-      b.writeInt32LE(value as number, at);
-      break;
+      return (b, v, at) => void b.writeInt32LE(v as number, at);
     case GgufType.FLOAT32:
-      b.writeFloatLE(value as number, at);
-      break;
+      return (b, v, at) => void b.writeFloatLE(v as number, at);
     case GgufType.FLOAT64:
-      b.writeDoubleLE(value as number, at);
-      break;
+      return (b, v, at) => void b.writeDoubleLE(v as number, at);
     case GgufType.UINT64:
-      b.writeBigUInt64LE(value as bigint, at);
-      break;
+      return (b, v, at) => void b.writeBigUInt64LE(v as bigint, at);
     case GgufType.INT64:
-      b.writeBigInt64LE(value as bigint, at);
-      break;
+      return (b, v, at) => void b.writeBigInt64LE(v as bigint, at);
     case GgufType.BOOL:
-      b.writeUInt8(value ? 1 : 0, at);
-      break;
+      return (b, v, at) => void (b[at] = v ? 1 : 0);
     default:
-      throw new Error(`cannot write value type ${type} as a scalar`);
+      throw new Error(`value type ${type} is not fixed-size`);
   }
-  out.pos += fixedSize(type)!;
 }
 
 class Out {
@@ -463,8 +463,10 @@ class Out {
   }
   string(s: string): void {
     const length = this.buf.write(s, this.pos + 8, 'utf8');
-    this.u64(BigInt(length));
-    this.pos += length;
+    // The u64 length as two u32 halves: no bigint per string.
+    this.buf.writeUInt32LE(length % 0x100000000, this.pos);
+    this.buf.writeUInt32LE(Math.floor(length / 0x100000000), this.pos + 4);
+    this.pos += 8 + length;
   }
 }
 
