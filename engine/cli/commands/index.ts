@@ -2,12 +2,13 @@
 // add a module under commands/ and a row here.
 import type { Command } from './command';
 import { checkCommand } from './check';
+import { convertCommand } from './convert';
 import { diffCommand } from './diff';
 import { exampleCommand } from './example';
 import { fixtureModelCommand } from './fixtureModel';
 import { inspectCommand } from './inspect';
 
-export const commands: readonly Command<any>[] = [checkCommand, diffCommand, exampleCommand, fixtureModelCommand, inspectCommand];
+export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, fixtureModelCommand, inspectCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);
