@@ -1,5 +1,7 @@
-// `npm run bench [-- suite...] [--leaves=N] [--edits=N]`: runs the named suites (all when none) and prints tables.
+// `npm run bench [-- suite...] [--leaves=N] [--edits=N] [--quant-values=N] [--quant-types=Q4_K,...]`: runs the named
+// suites (all when none) and prints tables.
 import { runCheckBench } from './checkBench';
+import { runQuantBench } from './ggufQuantBench';
 import { runLspBench } from './lspBench';
 import { runTreeBench } from './treeBench';
 
@@ -9,6 +11,7 @@ const suites: Record<string, (args: string[]) => void | Promise<void>> = {
     await runLspBench(args);
   },
   tree: runTreeBench,
+  quant: runQuantBench,
 };
 
 async function main(): Promise<void> {

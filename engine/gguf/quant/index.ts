@@ -90,7 +90,9 @@ const stepBuf = new Float32Array(CONVERT_STEP);
 
 /**
  * Re-encodes tensor data from one type to another (F16 safetensors weights to Q4_K, say) a few thousand values at a
- * time, so no f32 copy of the whole tensor is made. The result is what quantize(to, dequantize(from, bytes)) gives.
+ * time, so no f32 copy of the whole tensor is made. The result is what quantize(to, dequantize(from, bytes)) gives;
+ * it is written to `dst` at `dstOff` when given (and `dst` returned), else to a new array. Reusing one `dst` across
+ * tensors saves the page faults of fresh memory.
  */
 export function convert(from: GgmlType, to: GgmlType, bytes: Uint8Array, dst?: Uint8Array, dstOff = 0): Uint8Array {
   const cf = codecFor(from);

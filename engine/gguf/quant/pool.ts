@@ -8,15 +8,18 @@ import { Worker } from 'node:worker_threads';
 import { GgmlType } from '../ggmlTypes';
 import { codecFor, convert, QuantizeError } from './index';
 
-/** Message to a worker: convert `input` (bytes of type `from`) to type `to`. */
+/** Message to a worker: convert `input` (bytes of type `from`) to type `to`, writing into `output`. */
 export interface ChunkRequest {
   id: number;
   from: GgmlType;
   to: GgmlType;
   input: ArrayBuffer;
+  /** Exactly the size of the result. Both buffers travel back with the reply and are reused: fresh memory costs a
+   * page fault per 4 KiB on first touch, which in some sandboxes is slower than quantizing it. */
+  output: ArrayBuffer;
 }
 
-/** A worker's answer: the converted bytes (and the input buffer back, for reuse), or what went wrong. */
+/** A worker's answer: the converted bytes in `output` (and `input` back), or what went wrong. */
 export type ChunkReply =
   | { id: number; output: ArrayBuffer; input: ArrayBuffer; error?: undefined }
   | { id: number; error: string; quantize?: { typeName: string; index: number; value: number } };
@@ -100,13 +103,16 @@ export class QuantPool {
     this.entry = file === undefined ? workerEntry() : file.endsWith('.ts') ? tsWorker(file) : { script: file, eval: false };
   }
 
-  /** Encodes f32 values as `type`; rejects with QuantizeError (tensor-wide element index) on NaN or infinity. */
-  quantize(type: GgmlType, src: Float32Array): Promise<Uint8Array> {
-    return this.convert(GgmlType.F32, type, new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+  /**
+   * Encodes f32 values as `type`; rejects with QuantizeError (tensor-wide element index) on NaN or infinity. The
+   * result goes to the start of `into` when given (and `into` is returned), else to a new array.
+   */
+  quantize(type: GgmlType, src: Float32Array, into?: Uint8Array): Promise<Uint8Array> {
+    return this.convert(GgmlType.F32, type, new Uint8Array(src.buffer, src.byteOffset, src.byteLength), into);
   }
 
   /** Re-encodes tensor data of type `from` as `to` (what convert() in ./index does, spread over the workers). */
-  convert(from: GgmlType, to: GgmlType, bytes: Uint8Array): Promise<Uint8Array> {
+  convert(from: GgmlType, to: GgmlType, bytes: Uint8Array, into?: Uint8Array): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new Error('QuantPool is closed'));
     const cf = codecFor(from);
     codecFor(to);
@@ -116,7 +122,7 @@ export class QuantPool {
     const count = (bytes.length / cf.typeSize) * cf.blockSize;
     if (count < this.inlineBelow) {
       try {
-        return Promise.resolve(convert(from, to, bytes));
+        return Promise.resolve(convert(from, to, bytes, into));
       } catch (err) {
         return Promise.reject(err);
       }
@@ -124,7 +130,9 @@ export class QuantPool {
     let out: Uint8Array;
     try {
       // Validates that `count` is whole blocks of `to`, too.
-      out = new Uint8Array(convertedLength(from, to, bytes.length));
+      const len = convertedLength(from, to, bytes.length);
+      if (into && into.length < len) throw new Error(`${codecFor(to).name}: destination holds ${into.length} bytes, ${len} needed`);
+      out = into ?? new Uint8Array(len);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -147,6 +155,7 @@ export class QuantPool {
     for (const c of this.queue.splice(0)) this.fail(c.task, err);
     const slots = this.slots.splice(0);
     for (const s of slots) if (s.busy) this.fail(s.busy.chunk.task, err);
+    this.spare.clear();
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
@@ -172,15 +181,17 @@ export class QuantPool {
   private send(slot: Slot, chunk: Chunk): void {
     const { task } = chunk;
     const cf = codecFor(task.from);
+    const ct = codecFor(task.to);
     const begin = (chunk.start / cf.blockSize) * cf.typeSize;
     const len = (chunk.count / cf.blockSize) * cf.typeSize;
     const input = this.takeBuffer(len);
     new Uint8Array(input).set(task.src.subarray(begin, begin + len));
+    const output = this.takeBuffer((chunk.count / ct.blockSize) * ct.typeSize);
     const id = this.nextId++;
     slot.busy = { id, chunk };
     slot.worker.ref();
-    const req: ChunkRequest = { id, from: task.from, to: task.to, input };
-    slot.worker.postMessage(req, [input]);
+    const req: ChunkRequest = { id, from: task.from, to: task.to, input, output };
+    slot.worker.postMessage(req, [input, output]);
   }
 
   private spawn(): Slot {
@@ -203,12 +214,13 @@ export class QuantPool {
     slot.worker.unref();
     const { task, start } = busy.chunk;
     if (reply.error === undefined) {
-      this.giveBuffer(reply.input);
       if (!task.failed) {
         const ct = codecFor(task.to);
         task.out.set(new Uint8Array(reply.output), (start / ct.blockSize) * ct.typeSize);
         if (--task.pending === 0) task.resolve(task.out);
       }
+      this.giveBuffer(reply.input);
+      this.giveBuffer(reply.output);
     } else if (reply.quantize) {
       const q = reply.quantize;
       this.fail(task, new QuantizeError(q.typeName, q.index + start, q.value));
@@ -239,7 +251,7 @@ export class QuantPool {
 
   private giveBuffer(buf: ArrayBuffer): void {
     const list = this.spare.get(buf.byteLength) ?? [];
-    if (list.length < this.size) list.push(buf);
+    if (list.length < 2 * this.size) list.push(buf);
     this.spare.set(buf.byteLength, list);
   }
 }

@@ -9,9 +9,9 @@ if (!port) throw new Error('engine/gguf/quant/worker.ts runs as a worker thread 
 
 port.on('message', (req: ChunkRequest) => {
   try {
-    const out = convert(req.from, req.to, new Uint8Array(req.input));
-    const reply: ChunkReply = { id: req.id, output: out.buffer as ArrayBuffer, input: req.input };
-    port.postMessage(reply, [reply.output, req.input]);
+    convert(req.from, req.to, new Uint8Array(req.input), new Uint8Array(req.output));
+    const reply: ChunkReply = { id: req.id, output: req.output, input: req.input };
+    port.postMessage(reply, [req.output, req.input]);
   } catch (err) {
     const reply: ChunkReply =
       err instanceof QuantizeError
