@@ -5,10 +5,12 @@ import { checkCommand } from './check';
 import { convertCommand } from './convert';
 import { diffCommand } from './diff';
 import { exampleCommand } from './example';
+import { exportAdapterCommand } from './exportAdapter';
 import { fixtureModelCommand } from './fixtureModel';
 import { inspectCommand } from './inspect';
+import { mergeCommand } from './merge';
 
-export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, fixtureModelCommand, inspectCommand];
+export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, inspectCommand, mergeCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);

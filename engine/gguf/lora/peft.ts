@@ -116,7 +116,7 @@ export async function readPeftConfig(path: string): Promise<PeftConfig> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new AdapterError(path, code === 'ENOENT' ? 'not found' : `cannot read it (${code ?? (err as Error).message})`, {
-      hint: code === 'ENOENT' ? 'give the folder PEFT saved the adapter in (adapter_config.json + adapter_model.safetensors)' : 'check its permissions',
+      hint: code === 'ENOENT' ? 'give the folder PEFT saved the adapter in, with adapter_config.json and adapter_model.safetensors' : 'check its permissions',
       cause: err,
     });
   }

@@ -9,14 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { readModelConfig } from '../../hf/config';
 import { ModelFolderError } from '../../hf/errors';
-import { openModelWeights, shardIndexFile, type ModelWeights } from '../../hf/modelWeights';
+import { shardIndexFile, singleWeightsFile } from '../../hf/modelWeights';
 import { dtypeSizes } from '../../hf/safetensors';
 import { createSafetensorsWriter, type SafetensorsWriter } from '../../hf/safetensorsWriter';
-import { AdapterError } from '../lora/errors';
-import { checkAdapterFitsBase, openPeftAdapter, type LoraModule, type PeftAdapter } from '../lora/peft';
-import { mergeRowsInto, rowsPerBlock } from './mergeRows';
+import type { MergedWeights } from './mergedWeights';
+import { openMergeInputs, type MergeInputs } from './inputs';
+import { rowsPerBlock } from './mergeRows';
 
 export interface MergeToHfOptions {
   baseDir: string;
@@ -48,26 +47,12 @@ const weightFile = /\.(safetensors|bin|pt|pth|gguf|ckpt|h5|msgpack)$|\.(safetens
 
 /** Writes the merged model folder. */
 export async function mergeAdapterToHf(options: MergeToHfOptions): Promise<MergeToHfResult> {
-  const base = await readModelConfig(options.baseDir);
   await checkOutFolder(options.out, options.force ?? false, options.baseDir);
-  const adapter = await openPeftAdapter(options.peftDir);
-  let weights: ModelWeights | undefined;
+  const inputs = await openMergeInputs(options.baseDir, options.peftDir);
   try {
-    weights = await openModelWeights(options.baseDir);
-    const opened = weights;
-    checkAdapterFitsBase(adapter, base, join(options.baseDir, 'config.json'), (w) => (opened.has(w) ? opened.info(w).shape : undefined));
-    for (const m of adapter.modules) {
-      if (!opened.has(m.weight)) {
-        throw new AdapterError(adapter.weightsPath, `tensor '${m.a}' adapts ${m.weight}, which the base weights in ${options.baseDir} do not have`, {
-          tensor: m.a,
-          hint: 'the adapter was trained on another base model; pass the folder it was trained on',
-        });
-      }
-    }
-    return await writeMergedFolder(opened, adapter, options);
+    return await writeMergedFolder(inputs, options);
   } finally {
-    await weights?.close();
-    await adapter.close();
+    await inputs.close();
   }
 }
 
@@ -80,7 +65,7 @@ async function checkOutFolder(out: string, force: boolean, baseDir: string): Pro
   if ((await readdir(out)).length > 0 && !force) throw new ModelFolderError(out, 'is not empty', 'pick an empty or new folder, or pass --force to replace it');
 }
 
-async function writeMergedFolder(weights: ModelWeights, adapter: PeftAdapter, options: MergeToHfOptions): Promise<MergeToHfResult> {
+async function writeMergedFolder({ weights, merged: view }: MergeInputs, options: MergeToHfOptions): Promise<MergeToHfResult> {
   const out = options.out;
   await mkdir(dirname(out), { recursive: true });
   const temp = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -93,33 +78,27 @@ async function writeMergedFolder(weights: ModelWeights, adapter: PeftAdapter, op
       copied.push(entry.name);
     }
     // Sharded bases keep their shards and index: tensor names, dtypes and so sizes do not change.
-    if (weights.files.length > 1 || basename(weights.files[0]) !== 'model.safetensors') {
+    if (weights.files.length > 1 || basename(weights.files[0]) !== singleWeightsFile) {
       await copyFile(join(options.baseDir, shardIndexFile), join(temp, shardIndexFile));
     }
 
-    const byModule = new Map<string, LoraModule>(adapter.modules.map((m) => [m.weight, m]));
-    const total = weights.names.length;
+    const total = view.names.length;
     let index = 0;
     const weightFiles: string[] = [];
     const merged: string[] = [];
     for (const file of weights.files) {
-      const names = weights.names.filter((n) => weights.info(n).file === file);
-      const target = join(temp, basename(file));
+      const names = view.names.filter((n) => view.info(n).file === file);
       const writer = await createSafetensorsWriter(
-        target,
-        names.map((n) => ({ name: n, dtype: weights.info(n).dtype, shape: weights.info(n).shape })),
+        join(temp, basename(file)),
+        names.map((n) => ({ name: n, dtype: view.info(n).dtype, shape: view.info(n).shape })),
         { metadata: { format: 'pt' } },
       );
       try {
         for (const name of names) {
-          const m = byModule.get(name);
-          if (m) {
-            await writeMergedTensor(writer, weights, adapter, m, options.blockValues);
-            merged.push(name);
-          } else {
-            await copyTensor(writer, weights, name, options.copyChunkBytes ?? 16 << 20);
-          }
-          options.onTensor?.(name, m !== undefined, index++, total);
+          const adapted = view.adapted.has(name);
+          await copyTensor(writer, view, name, adapted ? options.blockValues ?? 1 << 20 : undefined, options.copyChunkBytes ?? 16 << 20);
+          if (adapted) merged.push(name);
+          options.onTensor?.(name, adapted, index++, total);
         }
         await writer.close();
       } finally {
@@ -135,26 +114,19 @@ async function writeMergedFolder(weights: ModelWeights, adapter: PeftAdapter, op
   }
 }
 
-async function writeMergedTensor(writer: SafetensorsWriter, weights: ModelWeights, adapter: PeftAdapter, m: LoraModule, blockValues?: number): Promise<void> {
-  const lora = { a: await adapter.readA(m), b: await adapter.readB(m), rank: m.rank, inDim: m.inDim, outDim: m.outDim, scale: m.scale };
-  const step = rowsPerBlock(m.inDim, blockValues);
-  for (let row = 0; row < m.outDim; row += step) {
-    const rows = Math.min(step, m.outDim - row);
-    const block = await weights.readFloat32Range(m.weight, row * m.inDim, rows * m.inDim);
-    await writer.write(m.weight, mergeRowsInto(block, row, lora), row * m.inDim);
-  }
-}
-
-async function copyTensor(writer: SafetensorsWriter, weights: ModelWeights, name: string, chunkBytes: number): Promise<void> {
-  const info = weights.info(name);
-  // Chunks end on element boundaries (the writer does not care, but a reader of the pieces might).
+/**
+ * Copies a tensor from the merged view in pieces: blocks of whole rows near `blockValues` values for an adapted
+ * weight (each block is merged as it is read), chunks of `chunkBytes` for the others.
+ */
+async function copyTensor(writer: SafetensorsWriter, view: MergedWeights, name: string, blockValues: number | undefined, chunkBytes: number): Promise<void> {
+  const info = view.info(name);
   const size = dtypeSizes[info.dtype];
-  const step = Math.max(size, chunkBytes - (chunkBytes % size));
+  const rowLength = info.shape[info.shape.length - 1] ?? 1;
+  const step = blockValues === undefined ? Math.max(size, chunkBytes - (chunkBytes % size)) : rowsPerBlock(rowLength, blockValues) * rowLength * size;
   for (let at = 0; at < info.byteLength; at += step) {
     const length = Math.min(step, info.byteLength - at);
-    await writer.writeRaw(name, await weights.readRaw(name, at, length), at);
+    await writer.writeRaw(name, await view.readRaw(name, at, length), at);
   }
-  if (info.byteLength === 0) await writer.writeRaw(name, new Uint8Array(0), 0);
 }
 
 /** Moves the finished temporary folder onto `out`, replacing an old folder there only once the new one is complete. */
