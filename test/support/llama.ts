@@ -32,6 +32,13 @@ export interface OpenLlamaOptions {
   lora?: { path: string; scale?: number };
   /** CPU threads for evaluation (default 2). */
   threads?: number;
+  /**
+   * Element type of the key/value cache (default F16, llama.cpp's own default). F32 keeps attention in full
+   * precision, for comparing an F32 file with a float32 reference.
+   */
+  kvCacheType?: 'F16' | 'F32';
+  /** llama.cpp's flash attention kernel (default: llama.cpp decides). */
+  flashAttention?: boolean;
 }
 
 export interface LlamaTestModel {
@@ -65,6 +72,8 @@ export async function openLlamaModel(path: string, options: OpenLlamaOptions = {
       batchSize: options.contextSize ?? 512,
       threads: options.threads ?? 2,
       sequences: 1,
+      ...(options.kvCacheType ? { experimentalKvCacheKeyType: options.kvCacheType, experimentalKvCacheValueType: options.kvCacheType } : {}),
+      ...(options.flashAttention !== undefined ? { flashAttention: options.flashAttention } : {}),
       ...(options.lora ? { lora: { adapters: [{ filePath: options.lora.path, scale: options.lora.scale ?? 1 }] } } : {}),
     });
   } catch (err) {

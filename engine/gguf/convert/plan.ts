@@ -64,7 +64,8 @@ export interface PlanOptions {
 export function planConversion(folder: ModelFolder, weights: TensorReader, mix: QuantMix, options: PlanOptions = {}): ConversionPlan {
   const { config } = folder;
   const configFile = `${folder.folder}/config.json`;
-  const warnings = [...folder.warnings];
+  // readModelFolder warns about any pre-tokenizer other than GPT-2's; vocabMetadata recognises more and warns itself.
+  const warnings = folder.warnings.filter((w) => !/its pre-tokenizer is not GPT-2's/.test(w));
 
   const hparams = hparamsMetadata(config, configFile);
   warnings.push(...hparams.warnings);
