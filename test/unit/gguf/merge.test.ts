@@ -1,11 +1,15 @@
 // Merging a PEFT LoRA adapter into a Hugging Face base folder: the merged weights, run through the reference forward
 // pass, give what the base with the adapter applied on the fly gives; the folder keeps the base's files, dtypes and
-// shards; memory is bounded by merging row blocks; adapters that do not fit are refused with nothing written.
+// shards; memory is bounded by merging row blocks; adapters that do not fit are refused with nothing written. Merging
+// straight to GGUF gives the bytes converting the merged folder gives.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdapterError } from '../../../engine/gguf/lora/errors';
+import { gguf } from '@huggingface/gguf';
+import { convertHfToGguf } from '../../../engine/gguf/convert/index';
+import { mergeAdapterToGguf } from '../../../engine/gguf/merge/gguf';
 import { mergeAdapterToHf } from '../../../engine/gguf/merge/hf';
 import { mergeRowsInto } from '../../../engine/gguf/merge/mergeRows';
 import { ModelFolderError } from '../../../engine/hf/errors';
@@ -209,6 +213,26 @@ describe('merge refuses what does not fit, and writes nothing', () => {
   });
 });
 
+describe('merge straight to GGUF', () => {
+  for (const type of ['f16', 'q8_0'] as const) {
+    test(`${type}: the same bytes as converting the merged folder`, async () => {
+      const direct = await mergeAdapterToGguf({ baseDir: base, peftDir: adapter, out: at(`direct-${type}.gguf`), type, name: 'fixture', threads: 1 });
+      const viaFolder = await convertHfToGguf(merged, at(`via-folder-${type}.gguf`), type, { name: 'fixture', threads: 1 });
+      assert.equal(direct.size, viaFolder.size);
+      assert.deepEqual(readFileSync(direct.path), readFileSync(viaFolder.path));
+      assert.equal(direct.merged.length, 14);
+      const plain = await convertHfToGguf(base, at(`plain-${type}.gguf`), type, { name: 'fixture', threads: 1 });
+      assert.notDeepEqual(readFileSync(plain.path), readFileSync(direct.path), 'and not the base model');
+    });
+  }
+
+  test('an adapter that does not fit leaves no file', async () => {
+    const wide = await fixtureBase(at('base-wide-gguf'), { dims: { hiddenSize: 128, numAttentionHeads: 8, numKeyValueHeads: 4 } });
+    await assert.rejects(mergeAdapterToGguf({ baseDir: wide, peftDir: adapter, out: at('never.gguf'), type: 'f16' }), AdapterError);
+    assert.equal(readdirSync(tmp.dir).some((f) => f.startsWith('never.gguf')), false);
+  });
+});
+
 describe('taxonomy-studio merge', () => {
   test('writes the merged folder and says what it did', async () => {
     const r = await cli(tmp.dir, 'merge', 'base', '--adapter', 'adapter', '--out', 'cli-merged');
@@ -216,6 +240,18 @@ describe('taxonomy-studio merge', () => {
     assert.equal(r.code, 0);
     assert.equal(r.stdout, 'cli-merged: base + adapter merged: 14 weights updated, 5 files copied, 1 safetensors file (F32)\n');
     assert.deepEqual(readFileSync(at('cli-merged', 'model.safetensors')), readFileSync(join(merged, 'model.safetensors')));
+  });
+
+  test('--out *.gguf writes GGUF, --type picks the quantization', async () => {
+    const r = await cli(tmp.dir, 'merge', 'base', '--adapter', 'adapter', '--out', 'cli-merged.gguf', '--type', 'Q8_0');
+    assert.equal(r.code, 0, r.stderr);
+    const size = readFileSync(at('cli-merged.gguf')).length;
+    assert.match(r.stdout, new RegExp(`^cli-merged\\.gguf: base \\+ adapter merged: 14 weights updated, llama GGUF, (\\d+ [A-Z0-9_]+, )*\\d+ Q8_0(, \\d+ [A-Z0-9_]+)*, ${(size / 1024).toFixed(1).replace('.', '\\.')} KiB\\n$`));
+    const { typedMetadata } = await gguf(at('cli-merged.gguf'), { allowLocalFile: true, typedMetadata: true });
+    assert.equal(typedMetadata['general.file_type']?.value, 7);
+    const bad = await cli(tmp.dir, 'merge', 'base', '--adapter', 'adapter', '--out', 'x.gguf', '--type', 'q3_x');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--type: unknown quantization type 'q3_x'; use one of: f32, f16/);
   });
 
   test('bad usage and bad input', async () => {
