@@ -1,5 +1,5 @@
-// `npm run bench [-- suite...] [--leaves=N] [--edits=N] [--quant-values=N] [--quant-types=Q4_K,...]`: runs the named
-// suites (all when none) and prints tables.
+// `npm run bench [-- suite...] [--leaves=N] [--edits=N] [--quant-values=N] [--quant-types=Q4_K,...] [--quant-runs=N]`:
+// runs the named suites (all when none) and prints tables.
 import { runCheckBench } from './checkBench';
 import { runQuantBench } from './ggufQuantBench';
 import { runLspBench } from './lspBench';

@@ -13,6 +13,11 @@ import { q8_0Codec } from './q8_0';
 export { QuantizeError } from './codec';
 export type { Codec } from './codec';
 
+// GGUF data is little-endian and the codecs view it through typed arrays, which use the host's byte order.
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('the GGUF quantizers need a little-endian host (typed arrays are read in host byte order)');
+}
+
 const codecs = new Map<GgmlType, Codec>(
   [f32Codec, f16Codec, bf16Codec, q8_0Codec, q4_0Codec, q5_0Codec, q5_1Codec, q4_KCodec, q5_KCodec, q6_KCodec].map((c) => [
     c.type,

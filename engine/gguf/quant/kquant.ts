@@ -7,8 +7,8 @@
 // time a step improves, the grid of the steps after it is re-centred on the new min.
 //
 // Here the grid is swept twice: once from the block minimum, then once more from the best fit's min. On gaussian
-// data that gives the reference's error (Q4_K RMSE 0.07179 against its 0.07177; a single sweep gives 0.0722), and
-// each sweep is one pass over the values instead of one per step:
+// data that gives the reference's error (RMSE: Q4_K 0.07179 against its 0.07177, Q5_K 0.03647 against 0.03648; a
+// single sweep gives 0.0722 and 0.03658), and each sweep is one pass over the values instead of one per step:
 //  - over the grid, l_i only ever grows, by at most 2 (the grid spans 2 units of iscale * (max - min)), so each value
 //    contributes a starting l and at most two "step k adds 1 to l_i" events, and the sums the fit needs (sum w l,
 //    sum w l^2, sum w l x) are running sums over k of per-step deltas;

@@ -112,30 +112,24 @@ export class QuantPool {
   }
 
   /** Re-encodes tensor data of type `from` as `to` (what convert() in ./index does, spread over the workers). */
-  convert(from: GgmlType, to: GgmlType, bytes: Uint8Array, into?: Uint8Array): Promise<Uint8Array> {
-    if (this.closed) return Promise.reject(new Error('QuantPool is closed'));
+  async convert(from: GgmlType, to: GgmlType, bytes: Uint8Array, into?: Uint8Array): Promise<Uint8Array> {
+    if (this.closed) throw new Error('QuantPool is closed');
     const cf = codecFor(from);
-    codecFor(to);
+    const ct = codecFor(to);
     if (bytes.length % cf.typeSize !== 0) {
-      return Promise.reject(new Error(`${cf.name} data is ${cf.typeSize}-byte blocks; ${bytes.length} bytes is not a whole number of them`));
+      throw new Error(`${cf.name} data is ${cf.typeSize}-byte blocks; ${bytes.length} bytes is not a whole number of them`);
     }
     const count = (bytes.length / cf.typeSize) * cf.blockSize;
-    if (count < this.inlineBelow) {
-      try {
-        return Promise.resolve(convert(from, to, bytes, into));
-      } catch (err) {
-        return Promise.reject(err);
-      }
+    if (count < this.inlineBelow) return convert(from, to, bytes, into);
+    if (count % ct.blockSize !== 0) {
+      throw new Error(
+        `${ct.name} stores blocks of ${ct.blockSize} values; ${count} values is not a whole number of blocks ` +
+          '(rows must be a multiple of the block size: pick a type with smaller blocks for this tensor)',
+      );
     }
-    let out: Uint8Array;
-    try {
-      // Validates that `count` is whole blocks of `to`, too.
-      const len = convertedLength(from, to, bytes.length);
-      if (into && into.length < len) throw new Error(`${codecFor(to).name}: destination holds ${into.length} bytes, ${len} needed`);
-      out = into ?? new Uint8Array(len);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const len = (count / ct.blockSize) * ct.typeSize;
+    if (into && into.length < len) throw new Error(`${ct.name}: destination holds ${into.length} bytes, ${len} needed`);
+    const out = into ?? new Uint8Array(len);
     const step = this.chunkSize(count);
     return new Promise<Uint8Array>((resolve, reject) => {
       const task: Task = { from, to, src: bytes, out, pending: 0, failed: false, resolve, reject };
@@ -254,17 +248,4 @@ export class QuantPool {
     if (list.length < 2 * this.size) list.push(buf);
     this.spare.set(buf.byteLength, list);
   }
-}
-
-function convertedLength(from: GgmlType, to: GgmlType, byteLength: number): number {
-  const cf = codecFor(from);
-  const ct = codecFor(to);
-  const count = (byteLength / cf.typeSize) * cf.blockSize;
-  if (count % ct.blockSize !== 0) {
-    throw new Error(
-      `${ct.name} stores blocks of ${ct.blockSize} values; ${count} values is not a whole number of blocks ` +
-        '(rows must be a multiple of the block size: pick a type with smaller blocks for this tensor)',
-    );
-  }
-  return (count / ct.blockSize) * ct.typeSize;
 }

@@ -52,8 +52,11 @@ describe('QuantPool', () => {
     assert.ok(Buffer.from(await pool.quantize(GgmlType.Q6_K, y)).equals(Buffer.from(quantize(GgmlType.Q6_K, y))));
   });
 
-  test('refuses data that is not whole blocks of the target type', async () => {
+  test('refuses (by rejecting) data that is not whole blocks, a short destination and an unknown type', async () => {
     await assert.rejects(pool.quantize(GgmlType.Q4_K, values(4096 + 32, 6)), /Q4_K stores blocks of 256 values; 4128 values is not a whole number of blocks/);
+    await assert.rejects(pool.quantize(GgmlType.Q8_0, values(4096, 6), new Uint8Array(100)), /Q8_0: destination holds 100 bytes, 4352 needed/);
+    const pending = pool.convert(GgmlType.F16, GgmlType.IQ2_XXS, new Uint8Array(1024));
+    await assert.rejects(pending, /no quantizer for ggml type IQ2_XXS/);
   });
 
   test('small tensors are converted on the calling thread with the same result', async () => {
