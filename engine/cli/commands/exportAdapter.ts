@@ -2,6 +2,7 @@
 // LoRA adapter, to serve on top of the base model's GGUF without merging.
 import { stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
+import { ConvertError } from '../../gguf/convert/index';
 import { ModelFileError, GgufWriteError } from '../../gguf/errors';
 import { ggmlTypeName } from '../../gguf/ggmlTypes';
 import { AdapterError } from '../../gguf/lora/errors';
@@ -83,7 +84,7 @@ export function reportModelError(err: unknown, command: string, ctx: CliContext)
     err instanceof ModelFileError ||
     err instanceof GgufWriteError ||
     err instanceof QuantizeError ||
-    (err instanceof Error && err.name === 'ConvertError');
+    err instanceof ConvertError;
   if (!known) throw err;
   const message = (err as Error).message.split(`${ctx.cwd}${sep}`).join('');
   ctx.stderr(`taxonomy-studio ${command}: ${message}\n`);

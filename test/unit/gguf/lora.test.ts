@@ -223,6 +223,23 @@ describe('export-adapter', () => {
     assert.deepEqual([q8r32.a.type, q8r32.b.type, q8r32.r.fallbacks.length], [GgmlType.Q8_0, GgmlType.Q8_0, 0]);
   });
 
+  test('lm_head of a base with its own output matrix becomes output.weight', async () => {
+    const untied = await fixtureBase(at('base-untied'), { dims: { tieWordEmbeddings: false } });
+    const head = await fixtureAdapter(at('adapter-head'), untied, { targetModules: ['v_proj', 'lm_head'] });
+    const r = await exportLoraAdapter({ peftDir: head, baseDir: untied, out: at('head.gguf') });
+    assert.deepEqual(
+      r.tensors.map((t) => [t.name, t.dims]),
+      [
+        ['blk.0.attn_v.weight.lora_a', [64, 8]],
+        ['blk.0.attn_v.weight.lora_b', [8, 32]],
+        ['blk.1.attn_v.weight.lora_a', [64, 8]],
+        ['blk.1.attn_v.weight.lora_b', [8, 32]],
+        ['output.weight.lora_a', [64, 8]],
+        ['output.weight.lora_b', [8, 512]],
+      ],
+    );
+  });
+
   test('lora_alpha 0 is written as alpha r with B zero (llama.cpp reads alpha 0 as "scale 1")', async () => {
     const zero = await fixtureAdapter(at('adapter-zero'), base, { alpha: 0, targetModules: ['o_proj'] });
     const r = await exportLoraAdapter({ peftDir: zero, baseDir: base, out: at('zero.gguf') });

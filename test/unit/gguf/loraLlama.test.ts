@@ -56,9 +56,16 @@ function margin(logits: Float32Array): number {
   return logits[top] - second;
 }
 
-for (const arch of ['llama', 'granite', 'qwen2'] as const) {
-  describe(`${arch}: llama.cpp with our adapter`, () => {
-    const dir = (...p: string[]) => join(tmp.dir, arch, ...p);
+const cases = [
+  { label: 'llama', arch: 'llama', untied: false },
+  { label: 'granite', arch: 'granite', untied: false },
+  { label: 'qwen2', arch: 'qwen2', untied: false },
+  { label: 'llama with its own output matrix, lm_head adapted too', arch: 'llama', untied: true },
+] as const;
+
+for (const { label, arch, untied } of cases) {
+  describe(`${label}: llama.cpp with our adapter`, () => {
+    const dir = (...p: string[]) => join(tmp.dir, `${arch}${untied ? '-untied' : ''}`, ...p);
     let withAdapter: Float32Array[];
     let mergedLogits: Float32Array[];
     let plainLogits: Float32Array[];
@@ -67,8 +74,8 @@ for (const arch of ['llama', 'granite', 'qwen2'] as const) {
     let vocab: number;
 
     before(async () => {
-      const base = await fixtureBase(dir('base'), { arch });
-      const adapter = await fixtureAdapter(dir('adapter'), base);
+      const base = await fixtureBase(dir('base'), { arch, ...(untied && { dims: { tieWordEmbeddings: false } }) });
+      const adapter = await fixtureAdapter(dir('adapter'), base, untied ? { targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'] } : {});
       await convertHfToGguf(base, dir('base.gguf'), 'f32', { threads: 1 });
       await mergeAdapterToGguf({ baseDir: base, peftDir: adapter, out: dir('merged.gguf'), type: 'f32', threads: 1 });
       await exportLoraAdapter({ peftDir: adapter, baseDir: base, out: dir('adapter.gguf') });
@@ -95,7 +102,7 @@ for (const arch of ['llama', 'granite', 'qwen2'] as const) {
       assert.ok(effect.max > 100 * Math.max(vsMerged.max, vsReference.max), `the adapter's effect ${effect.max} vs the differences`);
     });
 
-    if (arch !== 'qwen2') {
+    if (arch !== 'qwen2' && !untied) {
       test("an adapter whose q/k lora_b keeps PEFT's row order (no RoPE reorder) does not match", async (t) => {
         const file = await openGguf(dir('adapter.gguf'));
         const peft = await openSafetensors(join(dir('adapter'), 'adapter_model.safetensors'));
