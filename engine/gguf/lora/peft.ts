@@ -387,11 +387,27 @@ class Adapter implements PeftAdapter {
   ) {}
 
   readA(m: LoraModule): Promise<Float32Array> {
-    return this.file.readFloat32(m.a);
+    return this.read(m.a);
   }
 
   readB(m: LoraModule): Promise<Float32Array> {
-    return this.file.readFloat32(m.b);
+    return this.read(m.b);
+  }
+
+  /** A tensor as float32, refusing NaN and infinities: they would poison every output the module touches. */
+  private async read(name: string): Promise<Float32Array> {
+    const values = await this.file.readFloat32(name);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) {
+        const { shape } = this.file.info(name);
+        const at = shape.length === 2 ? ` [${Math.floor(i / shape[1])}, ${i % shape[1]}]` : '';
+        throw new AdapterError(this.weightsPath, `tensor '${name}' element ${i}${at} is ${values[i]}`, {
+          tensor: name,
+          hint: 'the adapter diverged or was saved from a broken run; train it again or use an earlier checkpoint',
+        });
+      }
+    }
+    return values;
   }
 
   close(): Promise<void> {

@@ -359,6 +359,21 @@ describe('export-adapter refuses what it cannot export, naming the file', () => 
     await refuses(head, /adapts lm_head, which this base shares with the token embeddings \(tie_word_embeddings in .*\) \(llama\.cpp cannot apply a LoRA to a tied output; train without lm_head in target_modules\)$/);
   });
 
+  test('a NaN in A or B names the tensor and the element', async () => {
+    const dir = await made('nan', {}, [
+      { name: q.a, shape: [4, 64] },
+      { name: q.b, shape: [64, 4] },
+    ]);
+    const file = join(dir, 'adapter_model.safetensors');
+    const f = await openSafetensors(file);
+    const info = f.info(q.b);
+    await f.close();
+    const bytes = readFileSync(file);
+    bytes.writeFloatLE(Number.NaN, info.fileOffset + 4 * (2 * 4 + 3));
+    writeFileSync(file, bytes);
+    await refuses(dir, `${file}: tensor '${q.b}' element 11 [2, 3] is NaN (the adapter diverged or was saved from a broken run; train it again or use an earlier checkpoint)`);
+  });
+
   test('a truncated adapter_model.safetensors names the file, the tensor and the byte offset', async () => {
     cpSync(adapter, at('truncated'), { recursive: true });
     const file = at('truncated', 'adapter_model.safetensors');
