@@ -8,9 +8,11 @@ import { exampleCommand } from './example';
 import { exportAdapterCommand } from './exportAdapter';
 import { fixtureModelCommand } from './fixtureModel';
 import { inspectCommand } from './inspect';
+import { jobCommand } from './job';
 import { mergeCommand } from './merge';
+import { rpcCommand } from './rpc';
 
-export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, inspectCommand, mergeCommand];
+export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, inspectCommand, jobCommand, mergeCommand, rpcCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);
