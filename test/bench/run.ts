@@ -1,6 +1,8 @@
-// `npm run bench [-- suite...] [--leaves=N] [--edits=N] [--quant-values=N] [--quant-types=Q4_K,...] [--quant-runs=N]`:
+// `npm run bench [-- suite...] [--leaves=N] [--edits=N] [--quant-values=N] [--quant-types=Q4_K,...] [--quant-runs=N]
+// [--gguf-dtype=bf16|f16|f32] [--gguf-runs=N] [--gguf-threads=N] [--gguf-layers=N]`:
 // runs the named suites (all when none) and prints tables.
 import { runCheckBench } from './checkBench';
+import { runGgufBench } from './ggufBench';
 import { runQuantBench } from './ggufQuantBench';
 import { runLspBench } from './lspBench';
 import { runTreeBench } from './treeBench';
@@ -12,6 +14,7 @@ const suites: Record<string, (args: string[]) => void | Promise<void>> = {
   },
   tree: runTreeBench,
   quant: runQuantBench,
+  gguf: runGgufBench,
 };
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 // Hugging Face folder → GGUF, streaming: tensors are read in slices of whole rows (whole heads for q/k), reordered,
-// converted or quantized and written before the next slice is read, so memory holds a few slices whatever the model's
-// size. Reading the next slice and converting it overlap with writing the previous one. The file appears under its
+// converted or quantized and written, a bounded number of bytes ahead of the writer, so memory holds a few slices
+// whatever the model's size. Reading and converting the next slices overlap with writing the current one. The file appears under its
 // final name only when complete (GgufWriter writes a temporary file and renames it).
 import { availableParallelism } from 'node:os';
 import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../ggmlTypes';
@@ -28,10 +28,14 @@ export interface ConvertProgress {
 export interface ConvertOptions {
   /** Worker threads for converting and quantizing (default: the machine's parallelism); 1 converts on this thread. */
   threads?: number;
+  /** Workers to convert on, kept open afterwards (a long-lived process reuses them); overrides `threads`. */
+  pool?: QuantPool;
   /** general.name (default: the folder's name). */
   name?: string;
-  /** Bytes of input per slice (default 32 MiB): the unit of reading, converting and writing. */
+  /** Bytes of input per slice (default 16 MiB): the unit of reading, converting and writing. */
   sliceBytes?: number;
+  /** Input bytes read and converted ahead of the writer (default one slice); with sliceBytes it bounds memory. */
+  aheadBytes?: number;
   onProgress?(progress: ConvertProgress): void;
   /** Called with each warning as soon as it is known (they are also returned). */
   onWarning?(warning: string): void;
@@ -83,19 +87,21 @@ export async function convertHfToGguf(dir: string, out: string, mix: QuantMix, o
 export async function writePlan(plan: ConversionPlan, weights: TensorReader, out: string, options: ConvertOptions = {}): Promise<{ size: number }> {
   const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
   const needsWork = plan.tensors.some((t) => t.source.kind === 'weights' && t.source.type !== t.type);
-  const pool = threads > 1 && needsWork ? new QuantPool({ size: threads }) : undefined;
+  const ownPool = !options.pool && threads > 1 && needsWork ? new QuantPool({ size: threads }) : undefined;
+  const pool = options.pool ?? ownPool;
   const writer = await GgufWriter.create(out, options.writer);
   try {
     for (const [key, value] of plan.metadata) writer.set(key, value);
     for (const t of plan.tensors) writer.addTensor(t.name, t.dims, t.type);
-    const encode = (from: GgmlType, to: GgmlType, bytes: Uint8Array): Promise<Uint8Array> | Uint8Array =>
-      from === to ? bytes : pool ? pool.convert(from, to, bytes) : convertInline(from, to, bytes);
+    const encode: Encode = (from, to, bytes) => (from === to ? bytes : pool ? pool.convert(from, to, bytes) : convertInline(from, to, bytes));
+    const sliceBytes = options.sliceBytes ?? 16 << 20;
+    const slices = new SlicePipeline(plan, weights, encode, sliceBytes, options.aheadBytes ?? sliceBytes);
     let bytesDone = 0;
     for (let index = 0; index < plan.tensors.length; index++) {
       const t = plan.tensors[index];
       options.signal?.throwIfAborted();
       options.onProgress?.({ tensor: t.name, index, count: plan.tensors.length, bytesDone, inputBytes: plan.inputBytes });
-      await writer.writeTensorChunks(t.name, tensorSlices(t, weights, encode, options));
+      await writer.writeTensorChunks(t.name, slices.slicesOf(index));
       if (t.source.kind === 'weights') bytesDone += t.source.byteLength;
     }
     options.signal?.throwIfAborted();
@@ -107,7 +113,7 @@ export async function writePlan(plan: ConversionPlan, weights: TensorReader, out
     const cause = (err as Error).cause;
     throw err instanceof GgufWriteError && cause instanceof SourceFailure ? cause.error : err;
   } finally {
-    await pool?.close();
+    await ownPool?.close();
   }
 }
 
@@ -121,61 +127,100 @@ class SourceFailure extends Error {
 
 type Encode = (from: GgmlType, to: GgmlType, bytes: Uint8Array) => Promise<Uint8Array> | Uint8Array;
 
-/**
- * The converted bytes of one tensor, slice by slice. The next slice is read and converted while the caller writes
- * the current one (one slice of look-ahead).
- */
-async function* tensorSlices(t: PlannedTensor, weights: TensorReader, encode: Encode, options: ConvertOptions): AsyncGenerator<Uint8Array> {
-  const src = t.source;
-  if (src.kind === 'generated') {
-    let bytes: Uint8Array;
-    try {
-      bytes = await encode(GgmlType.F32, t.type, new Uint8Array(src.data.buffer, src.data.byteOffset, src.data.byteLength));
-    } catch (err) {
-      throw new SourceFailure(err);
-    }
-    yield bytes;
-    return;
-  }
-  const rowLength = t.dims[0];
-  const rows = t.dims.slice(1).reduce((a, b) => a * b, 1);
-  const elementBytes = dtypeSizes[src.dtype];
-  const rowBytes = rowLength * elementBytes;
-  // Slices hold whole rows, and whole heads when rows are reordered; one row may exceed sliceBytes.
-  const unit = src.ropeHeadDim ?? 1;
-  const target = options.sliceBytes ?? 32 << 20;
-  const sliceRows = Math.max(unit, Math.floor(target / rowBytes / unit) * unit);
-  if (rows % unit !== 0) throw new Error(`internal: ${src.name} has ${rows} rows, not whole heads of ${unit}`);
+/** How a tensor is cut: slices of `sliceRows` rows (whole heads when q/k rows are reordered) of `rowBytes` bytes. */
+interface Geometry {
+  rows: number;
+  sliceRows: number;
+  rowBytes: number;
+}
 
-  const produce = (firstRow: number): Promise<Uint8Array> =>
-    produceSlice(firstRow).catch((err: unknown) => {
-      if (err instanceof QuantizeError) {
-        // Name the tensor: the element index is within it (slices start on whole rows).
-        const at = err.index + firstRow * rowLength;
-        err = new ConvertError(src.file, `tensor '${src.name}' element ${at} is ${err.value}; ${err.typeName} holds finite values only`, 'the weights are corrupt or overflowed; re-save them', src.name);
+function geometryOf(t: PlannedTensor, sliceBytes: number): Geometry {
+  const src = t.source;
+  if (src.kind === 'generated') return { rows: 1, sliceRows: 1, rowBytes: src.data.byteLength };
+  const rows = t.dims.slice(1).reduce((a, b) => a * b, 1);
+  const rowBytes = t.dims[0] * dtypeSizes[src.dtype];
+  // One row (or head) may exceed sliceBytes.
+  const unit = src.ropeHeadDim ?? 1;
+  if (rows % unit !== 0) throw new Error(`internal: ${src.name} has ${rows} rows, not whole heads of ${unit}`);
+  return { rows, sliceRows: Math.max(unit, Math.floor(sliceBytes / rowBytes / unit) * unit), rowBytes };
+}
+
+/**
+ * The converted slices of every tensor in plan order, read and converted ahead of the writer across tensor
+ * boundaries (small tensors would otherwise leave the disk and the workers idle in turn), with at most `aheadBytes`
+ * of input (and at least one slice) in flight.
+ */
+class SlicePipeline {
+  private readonly geometry: Geometry[];
+  private readonly queue: { tensor: number; bytes: number; data: Promise<Uint8Array> }[] = [];
+  private tensor = 0;
+  private row = 0;
+  private inFlight = 0;
+
+  constructor(
+    private readonly plan: ConversionPlan,
+    private readonly weights: TensorReader,
+    private readonly encode: Encode,
+    sliceBytes: number,
+    private readonly aheadBytes: number,
+  ) {
+    this.geometry = plan.tensors.map((t) => geometryOf(t, sliceBytes));
+  }
+
+  /** The slices of tensor `index`, which must be asked for in plan order. */
+  async *slicesOf(index: number): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      this.fill();
+      const head = this.queue[0];
+      if (!head || head.tensor !== index) return;
+      this.queue.shift();
+      this.inFlight -= head.bytes;
+      yield await head.data;
+    }
+  }
+
+  private fill(): void {
+    while (this.tensor < this.plan.tensors.length && (this.queue.length === 0 || this.inFlight < this.aheadBytes)) {
+      const g = this.geometry[this.tensor];
+      const rows = Math.min(g.sliceRows, g.rows - this.row);
+      const data = this.produce(this.plan.tensors[this.tensor], this.row, rows);
+      // Slices ahead of a failed write are never awaited; their own failures must not go unhandled.
+      data.catch(() => undefined);
+      this.queue.push({ tensor: this.tensor, bytes: rows * g.rowBytes, data });
+      this.inFlight += rows * g.rowBytes;
+      this.row += rows;
+      if (this.row >= g.rows) {
+        this.tensor++;
+        this.row = 0;
+      }
+    }
+  }
+
+  /** Reads, reorders and converts `rows` rows of `t` from `firstRow`; failures come out as SourceFailure. */
+  private async produce(t: PlannedTensor, firstRow: number, rows: number): Promise<Uint8Array> {
+    const src = t.source;
+    try {
+      if (src.kind === 'generated') return await this.encode(GgmlType.F32, t.type, new Uint8Array(src.data.buffer, src.data.byteOffset, src.data.byteLength));
+      const rowLength = t.dims[0];
+      let bytes: Uint8Array;
+      if (src.dtype === 'F64') {
+        const values = await this.weights.readFloat32Range(src.name, firstRow * rowLength, rows * rowLength);
+        bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+      } else {
+        const rowBytes = rowLength * dtypeSizes[src.dtype];
+        bytes = await this.weights.readRaw(src.name, firstRow * rowBytes, rows * rowBytes);
+      }
+      if (src.ropeHeadDim) bytes = permuteRopeRows(bytes, rowLength * ggmlTypeInfo(src.type)!.typeSize, src.ropeHeadDim);
+      return await this.encode(src.type, t.type, bytes);
+    } catch (err) {
+      if (err instanceof QuantizeError && src.kind === 'weights') {
+        // Name the tensor: the element index is within this slice, which starts on a whole row.
+        const at = err.index + firstRow * t.dims[0];
+        throw new SourceFailure(
+          new ConvertError(src.file, `tensor '${src.name}' element ${at} is ${err.value}; ${err.typeName} holds finite values only`, 'the weights are corrupt or overflowed; re-save them', src.name),
+        );
       }
       throw new SourceFailure(err);
-    });
-  const produceSlice = async (firstRow: number): Promise<Uint8Array> => {
-    const n = Math.min(sliceRows, rows - firstRow);
-    let bytes: Uint8Array;
-    if (src.dtype === 'F64') {
-      const values = await weights.readFloat32Range(src.name, firstRow * rowLength, n * rowLength);
-      bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-    } else {
-      bytes = await weights.readRaw(src.name, firstRow * rowBytes, n * rowBytes);
     }
-    const sourceRowBytes = rowLength * ggmlTypeInfo(src.type)!.typeSize;
-    if (src.ropeHeadDim) bytes = permuteRopeRows(bytes, sourceRowBytes, src.ropeHeadDim);
-    return encode(src.type, t.type, bytes);
-  };
-
-  let pending: Promise<Uint8Array> | undefined = produce(0);
-  for (let row = 0; row < rows; row += sliceRows) {
-    const current: Promise<Uint8Array> = pending!;
-    pending = row + sliceRows < rows ? produce(row + sliceRows) : undefined;
-    // If the caller stops early (the write failed), the look-ahead's own failure must not go unhandled.
-    pending?.catch(() => undefined);
-    yield await current;
   }
 }
