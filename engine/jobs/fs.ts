@@ -11,7 +11,7 @@ export interface RunFile {
   close(): Promise<void>;
 }
 
-export type OpenFlags = 'a' | 'w' | 'wx' | 'r';
+export type OpenFlags = 'a' | 'a+' | 'w' | 'wx' | 'r';
 
 export interface RunFs {
   mkdir(path: string): Promise<void>;

@@ -388,7 +388,8 @@ export class RunDir {
   private async openOutput(name: string): Promise<Output> {
     const path = this.path(name);
     if (name.includes('/')) await this.fs.mkdir(dirname(path)).catch(() => undefined);
-    const file = await this.openFile(path, 'a');
+    // a+: appends, and reads the tail a kill left, to say what is dropped.
+    const file = await this.openFile(path, 'a+');
     const committed = this.sizes.get(name) ?? 0;
     const { size } = await file.stat();
     if (size < committed) {
@@ -455,7 +456,7 @@ export class RunDir {
     this.ledgerSize = end;
   }
 
-  private async openFile(path: string, flags: 'a' | 'w'): Promise<RunFile> {
+  private async openFile(path: string, flags: 'a' | 'a+'): Promise<RunFile> {
     try {
       return await this.fs.open(path, flags);
     } catch (err) {
