@@ -151,14 +151,14 @@ describe('tokenizer and chat template in llama.cpp', () => {
 });
 
 describe('quantized files: KL divergence of llama.cpp next-token distributions from the F16 file', () => {
-  test('Q8_0 is near zero, Q4_K_M beats Q4_0, and more bits give less divergence', async (t) => {
+  test('BF16 and Q8_0 are near zero, Q4_K_M beats Q4_0, and more bits give less divergence', async (t) => {
     // Rows of 256 so the K-quants apply to every matrix (no fallbacks).
     const dir = await fixture(tmp.dir, { dims: kQuantDims, std: 0.05 });
     const ids = (await loadTokenizer(dir)).encode(fixedText);
     const logits = async (mix: QuantMix) => llamaLogits((await convertHfToGguf(dir, join(tmp.dir, `kl-${mix}.gguf`), mix, { threads: 2 })).path, ids, exact);
     const f16 = await logits('f16');
     const kl: Partial<Record<QuantMix, number>> = {};
-    for (const mix of ['q8_0', 'q6_k', 'q5_k_m', 'q4_k_m', 'q4_0'] as const) {
+    for (const mix of ['bf16', 'q8_0', 'q6_k', 'q5_k_m', 'q4_k_m', 'q4_k_s', 'q4_0'] as const) {
       const rows = await logits(mix);
       kl[mix] = rows.reduce((sum, row, i) => sum + klDivergence(f16[i], row), 0) / rows.length;
     }
@@ -167,5 +167,10 @@ describe('quantized files: KL divergence of llama.cpp next-token distributions f
     assert.ok(kl.q4_k_m! < kl.q4_0!, `Q4_K_M ${kl.q4_k_m} vs Q4_0 ${kl.q4_0}`);
     assert.ok(kl.q6_k! < kl.q5_k_m! && kl.q5_k_m! < kl.q4_k_m!, `Q6_K ${kl.q6_k}, Q5_K_M ${kl.q5_k_m}, Q4_K_M ${kl.q4_k_m}`);
     assert.ok(kl.q8_0! < kl.q6_k!, `Q8_0 ${kl.q8_0} vs Q6_K ${kl.q6_k}`);
+    // BF16 rounds each weight on its own (8 significant bits), finer than any block type here.
+    assert.ok(kl.bf16! < kl.q8_0!, `BF16 ${kl.bf16} vs Q8_0 ${kl.q8_0}`);
+    // Q4_K_S and Q4_K_M differ only in which attn_v/ffn_down layers get more bits (no order between them on two
+    // layers); both beat Q4_0.
+    assert.ok(kl.q4_k_s! < kl.q4_0!, `Q4_K_S ${kl.q4_k_s} vs Q4_0 ${kl.q4_0}`);
   });
 });
