@@ -1,0 +1,83 @@
+// The ONNX sessions a training run uses: per decoder layer a forward and a backward (recomputing) graph, plus the
+// head's loss graph and, built on first use, its logits graph. Which modules carry LoRA (and their ranks) is fixed
+// when the sessions are built; the LoRA values are fed at every run.
+
+import type { ModelConfig } from '../model/config';
+import { validateConfig } from '../model/config';
+import { requireTensor, type LinearModule, type WeightSource } from '../model/weights';
+import { buildLogits, buildLoss } from './graphs/head';
+import { buildLayerBackward, buildLayerForward, type LayerSpec, type ModuleLora } from './graphs/layer';
+import type { LoraWeights } from './lora';
+import { GraphSession, type SessionOptions } from './onnx/session';
+
+export interface TrainModelOptions extends SessionOptions {
+  /** Builds the frozen base of each linear (QLoRA passes a 4-bit one). */
+  baseLinear?: LayerSpec['baseLinear'];
+}
+
+export interface LayerSessions {
+  forward: GraphSession;
+  backward: GraphSession;
+  /** Rank and scale of each adapted module, as the graphs were built. */
+  lora: ReadonlyMap<LinearModule, ModuleLora>;
+}
+
+export class TrainModel {
+  private logitsSession: Promise<GraphSession> | undefined;
+  private disposed = false;
+
+  private constructor(
+    readonly config: ModelConfig,
+    readonly weights: WeightSource,
+    readonly embedTable: Float32Array,
+    readonly layers: readonly LayerSessions[],
+    readonly loss: GraphSession,
+    private readonly options: TrainModelOptions,
+  ) {}
+
+  /** Builds and loads every layer's graphs for LoRA shaped as `lora` (its values may change freely later). */
+  static async build(config: ModelConfig, weights: WeightSource, lora: LoraWeights, options: TrainModelOptions = {}): Promise<TrainModel> {
+    validateConfig(config);
+    const embedTable = requireTensor(weights, 'model.embed_tokens.weight', [config.vocab, config.hidden]);
+    const layers: LayerSessions[] = [];
+    try {
+      for (let layer = 0; layer < config.layers; layer++) {
+        const loraMap = new Map<LinearModule, ModuleLora>(lora.ofLayer(layer).map((m) => [m.module, { rank: m.rank, scale: m.scale }]));
+        const spec: LayerSpec = { config, layer, weights, lora: loraMap, baseLinear: options.baseLinear };
+        const forward = await GraphSession.create(`layer ${layer} forward`, buildLayerForward(spec), options);
+        const backward = await GraphSession.create(`layer ${layer} backward`, buildLayerBackward(spec), options).catch(async (err) => {
+          await forward.dispose();
+          throw err;
+        });
+        layers.push({ forward, backward, lora: loraMap });
+      }
+      const loss = await GraphSession.create('loss head', buildLoss(config, weights), options);
+      return new TrainModel(config, weights, embedTable, layers, loss, options);
+    } catch (err) {
+      for (const l of layers) {
+        await l.forward.dispose();
+        await l.backward.dispose();
+      }
+      throw err;
+    }
+  }
+
+  /** The logits head, built on first use. */
+  logits(): Promise<GraphSession> {
+    if (this.disposed) throw new Error('TrainModel was disposed');
+    this.logitsSession ??= GraphSession.create('logits head', buildLogits(this.config, this.weights), this.options);
+    return this.logitsSession;
+  }
+
+  /** Releases every session; safe to call twice. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const l of this.layers) {
+      await l.forward.dispose();
+      await l.backward.dispose();
+    }
+    await this.loss.dispose();
+    if (this.logitsSession) await (await this.logitsSession).dispose();
+  }
+}
