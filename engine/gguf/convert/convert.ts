@@ -1,7 +1,7 @@
 // Hugging Face folder → GGUF, streaming: tensors are read in slices of whole rows (whole heads for q/k), reordered,
 // converted or quantized and written, a bounded number of bytes ahead of the writer, so memory holds a few slices
-// whatever the model's size. Reading and converting the next slices overlap with writing the current one. The file appears under its
-// final name only when complete (GgufWriter writes a temporary file and renames it).
+// whatever the model's size. Reading and converting the next slices overlap with writing the current one. The file
+// appears under its final name only when complete (GgufWriter writes a temporary file and renames it).
 import { availableParallelism } from 'node:os';
 import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../ggmlTypes';
 import { convert as convertInline, QuantizeError } from '../quant';
@@ -95,7 +95,7 @@ export async function writePlan(plan: ConversionPlan, weights: TensorReader, out
     for (const t of plan.tensors) writer.addTensor(t.name, t.dims, t.type);
     const encode: Encode = (from, to, bytes) => (from === to ? bytes : pool ? pool.convert(from, to, bytes) : convertInline(from, to, bytes));
     const sliceBytes = options.sliceBytes ?? 16 << 20;
-    const slices = new SlicePipeline(plan, weights, encode, sliceBytes, options.aheadBytes ?? sliceBytes);
+    const slices = new SlicePipeline(plan, weights, encode, sliceBytes, options.aheadBytes ?? sliceBytes, options.signal);
     let bytesDone = 0;
     for (let index = 0; index < plan.tensors.length; index++) {
       const t = plan.tensors[index];
@@ -163,6 +163,7 @@ class SlicePipeline {
     private readonly encode: Encode,
     sliceBytes: number,
     private readonly aheadBytes: number,
+    private readonly signal?: AbortSignal,
   ) {
     this.geometry = plan.tensors.map((t) => geometryOf(t, sliceBytes));
   }
@@ -173,6 +174,8 @@ class SlicePipeline {
       this.fill();
       const head = this.queue[0];
       if (!head || head.tensor !== index) return;
+      // Cancel between slices, so a large tensor does not hold a cancelled conversion up.
+      if (this.signal?.aborted) throw new SourceFailure(this.signal.reason);
       this.queue.shift();
       this.inFlight -= head.bytes;
       yield await head.data;

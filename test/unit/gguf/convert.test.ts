@@ -463,6 +463,52 @@ describe('tokenizer variants', () => {
   });
 });
 
+describe('progress and cancelling', () => {
+  test('progress comes once per tensor, in order, with the input bytes done so far', async () => {
+    const dir = await fixture(tmp.dir);
+    const seen: { tensor: string; index: number; bytesDone: number }[] = [];
+    const result = await convertHfToGguf(dir, join(tmp.dir, 'progress.gguf'), 'f16', { threads: 1, onProgress: ({ tensor, index, bytesDone }) => seen.push({ tensor, index, bytesDone }) });
+    assert.deepEqual(
+      seen.map((p) => p.tensor),
+      result.tensors.map((t) => t.name),
+    );
+    assert.deepEqual(
+      seen.map((p) => p.index),
+      result.tensors.map((_, i) => i),
+    );
+    assert.equal(seen[0].bytesDone, 0);
+    assert.ok(seen.every((p, i) => i === 0 || p.bytesDone > seen[i - 1].bytesDone));
+    assert.ok(seen[seen.length - 1].bytesDone < result.inputBytes);
+  });
+
+  test('an abort stops the conversion between slices, even inside a tensor; nothing is left behind', async () => {
+    const dir = await fixture(tmp.dir);
+    const out = join(tmp.dir, 'cancelled.gguf');
+    const controller = new AbortController();
+    // Slices of 2 KiB cut the first tensor (the 512 x 64 F32 embedding, 128 KiB) into 64 slices of 1 KiB of F16;
+    // the first slice written cancels the conversion.
+    let slicesWritten = 0;
+    const watching = async (p: string): Promise<WritableFile> => {
+      const handle = await open(p, 'w');
+      return {
+        async write(buffer, offset, length, position) {
+          if (length === 1024 && ++slicesWritten === 1) controller.abort();
+          return handle.write(buffer, offset, length, position);
+        },
+        sync: () => handle.sync(),
+        close: () => handle.close(),
+      };
+    };
+    const run = convertHfToGguf(dir, out, 'f16', { threads: 1, sliceBytes: 2048, signal: controller.signal, writer: { openFile: watching } });
+    await assert.rejects(run, (err: Error) => {
+      assert.equal(err.name, 'AbortError');
+      return true;
+    });
+    assert.equal(slicesWritten, 1, 'stopped after the slice that cancelled, inside the first tensor');
+    assert.deepEqual(readdirSync(tmp.dir).filter((f) => f.startsWith('cancelled')), []);
+  });
+});
+
 describe('sharded input', () => {
   test('a model split into two shards with an index converts to the same bytes as the single file', async () => {
     const dir = await fixture(tmp.dir);
