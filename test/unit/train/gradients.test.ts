@@ -5,7 +5,8 @@ import type { ModelConfig } from '../../../engine/model/config';
 import type { WeightSource } from '../../../engine/model/weights';
 import { Xoshiro128 } from '../../../engine/hf/random';
 import { loraTargetNames, type LoraWeights } from '../../../engine/train/lora';
-import { TrainModel } from '../../../engine/train/model';
+import { TrainModel, type TrainModelOptions } from '../../../engine/train/model';
+import { dequantizedLinears, qloraLinear } from '../../../engine/train/quant';
 import { forwardBackward } from '../../../engine/train/step';
 import type { Batch } from '../../../engine/train/batch';
 import { f64Loss, f64Model } from './f64model';
@@ -16,8 +17,16 @@ import { sampleBatch, tinyModel, trainedLikeLora } from './helpers';
  * and `random` seeded others), against the ONNX gradients. Returns the worst relative L2 error over the sample of
  * any matrix, with its name.
  */
-async function checkGradients(config: ModelConfig, weights: WeightSource, lora: LoraWeights, batch: Batch, random = 3) {
-  const model = await TrainModel.build(config, weights, lora);
+async function checkGradients(
+  config: ModelConfig,
+  weights: WeightSource,
+  lora: LoraWeights,
+  batch: Batch,
+  random = 3,
+  options: TrainModelOptions = {},
+  refWeights = weights,
+) {
+  const model = await TrainModel.build(config, weights, lora, options);
   let result;
   try {
     result = await forwardBackward(model, lora, batch);
@@ -25,7 +34,7 @@ async function checkGradients(config: ModelConfig, weights: WeightSource, lora: 
     await model.dispose();
   }
   const inv = ropeInvFreq(config);
-  const ref = f64Model(config, weights, lora);
+  const ref = f64Model(config, refWeights, lora);
   const lossF64 = f64Loss(ref, batch, inv);
   assert.ok(Math.abs(result.loss - lossF64) / lossF64 < 1e-5, `loss ${result.loss} vs float64 ${lossF64}`);
 
@@ -76,5 +85,13 @@ test('granite (residual, attention, embedding and logits multipliers): LoRA grad
   const lora = trainedLikeLora(config, { targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'down_proj'], rank: 2, alpha: 4 }, 4);
   const { report } = await checkGradients(config, weights, lora, sampleBatch(), 2);
   console.log(`granite worst gradient rel-L2 error: ${report[0].name} ${report[0].rel.toExponential(2)}`);
+  for (const r of report) assert.ok(r.rel < 1e-3, `${r.name}: relative error ${r.rel} (|fd| ${r.norm})`);
+});
+
+test('QLoRA (4-bit MatMulNBits base, block 32): LoRA gradients equal finite differences of the float64 loss over the dequantized base', async () => {
+  const { config, weights } = await tinyModel();
+  const lora = trainedLikeLora(config, { targets: loraTargetNames, rank: 2, alpha: 4 }, 6);
+  const { report, loss, lossF64 } = await checkGradients(config, weights, lora, sampleBatch(), 2, { baseLinear: qloraLinear }, dequantizedLinears(weights));
+  console.log(`qlora loss ${loss} (float64 ${lossF64}); worst gradient rel-L2 error: ${report[0].name} ${report[0].rel.toExponential(2)}`);
   for (const r of report) assert.ok(r.rel < 1e-3, `${r.name}: relative error ${r.rel} (|fd| ${r.norm})`);
 });
