@@ -4,7 +4,7 @@
 // appears under its final name only when complete (GgufWriter writes a temporary file and renames it).
 import { availableParallelism } from 'node:os';
 import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../ggmlTypes';
-import { convert as convertInline, QuantizeError } from '../quant';
+import { convert as convertInline, encodedByteLength, QuantizeError } from '../quant';
 import { GgufWriteError } from '../errors';
 import type { QuantMix } from '../quant/mixes';
 import { QuantPool } from '../quant/pool';
@@ -12,6 +12,7 @@ import { GgufWriter, type GgufWriterOptions } from '../writer';
 import { readModelFolder } from '../../hf/modelFolder';
 import { dtypeSizes, type TensorReader } from '../../hf/safetensors';
 import { ConvertError } from './errors';
+import { BufferPool, TensorBytesReader } from './io';
 import { permuteRopeRows } from './permute';
 import { planConversion, type ConversionPlan, type PlannedTensor } from './plan';
 
@@ -89,13 +90,14 @@ export async function writePlan(plan: ConversionPlan, weights: TensorReader, out
   const needsWork = plan.tensors.some((t) => t.source.kind === 'weights' && t.source.type !== t.type);
   const ownPool = !options.pool && threads > 1 && needsWork ? new QuantPool({ size: threads }) : undefined;
   const pool = options.pool ?? ownPool;
+  const reader = new TensorBytesReader(weights);
   const writer = await GgufWriter.create(out, options.writer);
   try {
     for (const [key, value] of plan.metadata) writer.set(key, value);
     for (const t of plan.tensors) writer.addTensor(t.name, t.dims, t.type);
-    const encode: Encode = (from, to, bytes) => (from === to ? bytes : pool ? pool.convert(from, to, bytes) : convertInline(from, to, bytes));
+    const encode: Encode = (from, to, bytes, into) => (pool ? pool.convert(from, to, bytes, into) : convertInline(from, to, bytes, into));
     const sliceBytes = options.sliceBytes ?? 16 << 20;
-    const slices = new SlicePipeline(plan, weights, encode, sliceBytes, options.aheadBytes ?? sliceBytes, options.signal);
+    const slices = new SlicePipeline(plan, reader, encode, sliceBytes, options.aheadBytes ?? sliceBytes, options.signal);
     let bytesDone = 0;
     for (let index = 0; index < plan.tensors.length; index++) {
       const t = plan.tensors[index];
@@ -114,6 +116,7 @@ export async function writePlan(plan: ConversionPlan, weights: TensorReader, out
     throw err instanceof GgufWriteError && cause instanceof SourceFailure ? cause.error : err;
   } finally {
     await ownPool?.close();
+    await reader.close();
   }
 }
 
@@ -125,7 +128,7 @@ class SourceFailure extends Error {
   }
 }
 
-type Encode = (from: GgmlType, to: GgmlType, bytes: Uint8Array) => Promise<Uint8Array> | Uint8Array;
+type Encode = (from: GgmlType, to: GgmlType, bytes: Uint8Array, into: Uint8Array) => Promise<Uint8Array> | Uint8Array;
 
 /** How a tensor is cut: slices of `sliceRows` rows (whole heads when q/k rows are reordered) of `rowBytes` bytes. */
 interface Geometry {
@@ -153,19 +156,22 @@ function geometryOf(t: PlannedTensor, sliceBytes: number): Geometry {
 class SlicePipeline {
   private readonly geometry: Geometry[];
   private readonly queue: { tensor: number; bytes: number; data: Promise<Uint8Array> }[] = [];
+  private readonly buffers: BufferPool;
   private tensor = 0;
   private row = 0;
   private inFlight = 0;
 
   constructor(
     private readonly plan: ConversionPlan,
-    private readonly weights: TensorReader,
+    private readonly reader: TensorBytesReader,
     private readonly encode: Encode,
     sliceBytes: number,
     private readonly aheadBytes: number,
     private readonly signal?: AbortSignal,
   ) {
     this.geometry = plan.tensors.map((t) => geometryOf(t, sliceBytes));
+    // Enough spare buffers for the slices in flight, their reordered copies and converted forms.
+    this.buffers = new BufferPool(4 * Math.max(sliceBytes, aheadBytes));
   }
 
   /** The slices of tensor `index`, which must be asked for in plan order. */
@@ -178,7 +184,10 @@ class SlicePipeline {
       if (this.signal?.aborted) throw new SourceFailure(this.signal.reason);
       this.queue.shift();
       this.inFlight -= head.bytes;
-      yield await head.data;
+      const data = await head.data;
+      yield data;
+      // The writer asks for the next slice only once this one is written.
+      this.buffers.give(data);
     }
   }
 
@@ -203,18 +212,30 @@ class SlicePipeline {
   private async produce(t: PlannedTensor, firstRow: number, rows: number): Promise<Uint8Array> {
     const src = t.source;
     try {
-      if (src.kind === 'generated') return await this.encode(GgmlType.F32, t.type, new Uint8Array(src.data.buffer, src.data.byteOffset, src.data.byteLength));
+      if (src.kind === 'generated') {
+        const values = new Uint8Array(src.data.buffer, src.data.byteOffset, src.data.byteLength);
+        return t.type === GgmlType.F32 ? values : await this.encode(GgmlType.F32, t.type, values, new Uint8Array(encodedByteLength(t.type, src.data.length)));
+      }
       const rowLength = t.dims[0];
       let bytes: Uint8Array;
       if (src.dtype === 'F64') {
-        const values = await this.weights.readFloat32Range(src.name, firstRow * rowLength, rows * rowLength);
+        const values = await this.reader.float32Range(src.name, firstRow * rowLength, rows * rowLength);
         bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
       } else {
         const rowBytes = rowLength * dtypeSizes[src.dtype];
-        bytes = await this.weights.readRaw(src.name, firstRow * rowBytes, rows * rowBytes);
+        bytes = this.buffers.take(rows * rowBytes);
+        await this.reader.readInto(src.name, firstRow * rowBytes, bytes);
       }
-      if (src.ropeHeadDim) bytes = permuteRopeRows(bytes, rowLength * ggmlTypeInfo(src.type)!.typeSize, src.ropeHeadDim);
-      return await this.encode(src.type, t.type, bytes);
+      if (src.ropeHeadDim) {
+        const reordered = permuteRopeRows(bytes, rowLength * ggmlTypeInfo(src.type)!.typeSize, src.ropeHeadDim, this.buffers.take(bytes.length));
+        this.buffers.give(bytes);
+        bytes = reordered;
+      }
+      if (src.type === t.type) return bytes;
+      const converted = await this.encode(src.type, t.type, bytes, this.buffers.take(encodedByteLength(t.type, rows * rowLength)));
+      // The pool copies its input into its own transfer buffers, so the input is free once the call returns.
+      this.buffers.give(bytes);
+      return converted;
     } catch (err) {
       if (err instanceof QuantizeError && src.kind === 'weights') {
         // Name the tensor: the element index is within this slice, which starts on a whole row.

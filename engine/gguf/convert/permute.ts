@@ -6,13 +6,14 @@
 
 /**
  * Reorders whole rows of `src` (rows of `rowBytes` bytes, `headDim` rows per head, any number of whole heads) from
- * transformers' order to llama.cpp's into a new buffer. Works on raw bytes, so on any element type.
+ * transformers' order to llama.cpp's into `out` (a new buffer by default; not `src` itself). Works on raw bytes, so
+ * on any element type.
  */
-export function permuteRopeRows(src: Uint8Array, rowBytes: number, headDim: number): Uint8Array {
+export function permuteRopeRows(src: Uint8Array, rowBytes: number, headDim: number, out: Uint8Array = new Uint8Array(src.length)): Uint8Array {
   if (headDim % 2 !== 0) throw new RangeError(`RoPE needs an even head dimension, got ${headDim}`);
   const headBytes = rowBytes * headDim;
   if (src.length % headBytes !== 0) throw new RangeError(`${src.length} bytes are not whole heads of ${headDim} rows of ${rowBytes} bytes`);
-  const out = new Uint8Array(src.length);
+  if (out.length !== src.length) throw new RangeError(`the destination holds ${out.length} bytes, the rows ${src.length}`);
   const half = headDim / 2;
   for (let head = 0; head < src.length; head += headBytes) {
     for (let row = 0; row < headDim; row++) {
