@@ -11,8 +11,9 @@ import { inspectCommand } from './inspect';
 import { jobCommand } from './job';
 import { mergeCommand } from './merge';
 import { rpcCommand } from './rpc';
+import { serveCommand } from './serve';
 
-export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, inspectCommand, jobCommand, mergeCommand, rpcCommand];
+export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, inspectCommand, jobCommand, mergeCommand, rpcCommand, serveCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);
