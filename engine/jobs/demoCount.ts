@@ -1,7 +1,8 @@
 // demo-count: the smallest real job. It counts n units, one JSON line per unit in counts.jsonl, with a small delay
 // each, through the same run folder, progress and cancel machinery as the long jobs. Tests drive the machinery
 // with it, and a user can run it to check that the engine runs jobs at all (`taxonomy-studio job demo-count n=20`).
-// Three settings stop it on purpose at a given unit, so tests can cancel, kill or crash it at a known point.
+// Three settings stop its first attempt on purpose at a given unit, so tests can cancel, kill or crash it at a known
+// point; a resumed attempt runs through.
 import { onlyKnown, requiredWholeNumber, wholeNumber } from './args';
 import { JobFailure } from './errors';
 import { defineJob, delay, untilAborted } from './job';
@@ -28,7 +29,8 @@ export const demoCountJob = defineJob({
   description:
     'demo-count counts n units (args: n), writing one line per unit to counts.jsonl after delayMs milliseconds each ' +
     '(settings: delayMs, default 20). It checks that jobs run, report progress, cancel and resume. ' +
-    'The settings holdAt, failAt and crashAt stop it before that unit: waiting to be cancelled, failing, or crashing the engine.',
+    'The settings holdAt, failAt and crashAt stop its first attempt before that unit: waiting to be cancelled, failing, ' +
+    'or crashing the engine; a resumed attempt runs through.',
   unit: 'units',
   parseArgs(raw): DemoCountArgs {
     onlyKnown(raw, ['n'], 'args');
@@ -45,7 +47,8 @@ export const demoCountJob = defineJob({
   },
   async run(ctx) {
     const { n } = ctx.args;
-    const { delayMs, holdAt, crashAt, failAt } = ctx.settings;
+    const { delayMs } = ctx.settings;
+    const { holdAt, crashAt, failAt } = ctx.resumed ? {} : ctx.settings;
     const skipped = ctx.run.completedKeys().size;
     let done = skipped;
     ctx.progress({ done, total: n, stage: 'counting' });

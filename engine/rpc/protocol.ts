@@ -99,6 +99,8 @@ export interface JobFinishedParams {
   status: JobStatus;
   /** What the job returned (succeeded) or what it had finished when it stopped. */
   summary: Record<string, unknown>;
+  /** One line about a success, from the job kind: "20 units counted, in counts.jsonl". */
+  text?: string;
   error?: JobError;
 }
 

@@ -72,7 +72,9 @@ export function serveJobs(connection: MessageConnection, options: RunnerOptions 
     runId = job.runId;
     for (const f of early.splice(0)) f();
     jobs.set(job.runId, job);
-    const finished = job.outcome.then((outcome) => notify(JobFinishedNotification, { runId: job.runId, ...outcome }));
+    const finished = job.outcome.then((outcome) =>
+      notify(JobFinishedNotification, { runId: job.runId, ...outcome, ...(outcome.status === 'succeeded' ? { text: job.kind.describe(outcome.summary) } : {}) }),
+    );
     running.add(finished);
     void finished.then(() => running.delete(finished));
     if (closing) job.cancel();
