@@ -20,6 +20,12 @@ export const commands = {
   createTaxonomy: () => import('./authoring').then((m) => m.createTaxonomy),
   openExample: () => import('./authoring').then((m) => m.openExample),
   refreshChangedLeaves: () => import('./views').then((m) => m.refreshChangedLeaves),
+  runDemoJob: () => import('./jobs').then((m) => m.runDemoJob),
+  cancelJob: () => import('./jobs').then((m) => m.cancelJob),
+  resumeJob: () => import('./jobs').then((m) => m.resumeJob),
+  showJobLog: () => import('./jobs').then((m) => m.showJobLog),
+  revealJobOutput: () => import('./jobs').then((m) => m.revealJobOutput),
+  refreshJobs: () => import('./jobs').then((m) => m.refreshJobs),
 } satisfies Record<string, () => Promise<CommandFactory>>;
 
 export type CommandName = keyof typeof commands;
