@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { commandId, commands, type CommandFactory, type CommandName } from './commands/index';
 import { Ctx } from './ctx';
+import { registerJobs } from './jobs/index';
 import { registerViews } from './views/index';
 
 let ctx: Ctx | undefined;
@@ -12,6 +13,7 @@ export function activate(context: vscode.ExtensionContext): void {
     ctx = new Ctx(context);
     registerCommands(ctx);
     registerViews(ctx); // registers the views; the taxonomy loads after activation
+    registerJobs(ctx); // the Jobs view; jobs start only from commands
   } catch (err) {
     // Without a context there is no log yet; the message is all the user gets.
     void vscode.window.showErrorMessage(`Taxonomy Studio failed to activate: ${err instanceof Error ? err.message : String(err)}`);
