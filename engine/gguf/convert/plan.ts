@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import { meta, type GgufValue } from '../format';
 import { GgmlType } from '../ggmlTypes';
-import { fileTypeFor, tensorTypeFor, type QuantMix } from '../quant/mixes';
+import { defaultTypeFor, fileTypeFor, tensorTypeFor, type QuantMix } from '../quant/mixes';
 import { llamaFamilyTensors } from '../../hf/fixtureModel';
 import type { ModelFolder } from '../../hf/modelFolder';
 import type { SafetensorsDtype, TensorReader } from '../../hf/safetensors';
@@ -72,7 +72,7 @@ export function planConversion(folder: ModelFolder, weights: TensorReader, mix: 
   const vocab = vocabMetadata(folder, config.vocabSize);
   warnings.push(...vocab.warnings);
 
-  const quantized = ![GgmlType.F32, GgmlType.F16, GgmlType.BF16].includes(tensorTypeFor(mix, { name: 'blk.0.attn_q.weight', shape: [256, 256], nLayers: 1 }));
+  const quantized = ![GgmlType.F32, GgmlType.F16, GgmlType.BF16].includes(defaultTypeFor(mix));
   const metadata: [string, GgufValue][] = [
     ['general.architecture', meta.string(hparams.arch)],
     ['general.type', meta.string('model')],
