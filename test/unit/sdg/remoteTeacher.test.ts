@@ -341,6 +341,20 @@ describe('RemoteTeacher.chat', () => {
     assert.equal(r.text, 'echo: y');
   });
 
+  test('a slow answer within the timeout is an answer; a slower one times out and the server stops waiting', async () => {
+    const s = await server();
+    s.failNext({ type: 'delay', ms: 20 });
+    const { t } = teacher([s.url], { model: defaultModel, timeoutMs: 10_000 });
+    const r = await t.chat(user('slow'), opts);
+    assert.equal(r.text, 'echo: slow');
+    assert.equal(r.attempts, 1);
+    s.failNext({ type: 'delay', ms: 60_000 });
+    const { t: impatient } = teacher([s.url], { model: defaultModel, timeoutMs: 30, maxAttempts: 1 });
+    const e = await failure(impatient.chat(user('x'), opts));
+    assert.ok(isTeacherError(e, 'timeout'));
+    assert.equal(s.requests.at(-1)!.fault, 'delay');
+  });
+
   test("the caller's abort ends the call with the abort reason and is not retried", async () => {
     const s = await server();
     s.failNext({ type: 'hang' });
