@@ -21,9 +21,9 @@ export interface Batch {
 }
 
 export interface Sequence {
-  ids: readonly number[];
+  ids: ArrayLike<number>;
   /** 1 where the token is trained on (assistant tokens), per token of ids. */
-  lossMask: readonly number[];
+  lossMask: ArrayLike<number>;
 }
 
 /**

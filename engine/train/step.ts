@@ -104,3 +104,17 @@ export async function forwardLogits(model: TrainModel, lora: LoraWeights, batch:
   const head = await model.logits();
   return dataOf(await head.run({ [headIo.hidden]: f32(last, s.hiddenDims) }), headIo.logits);
 }
+
+/** The loss alone (no backward), Σ w · (−log p) as forwardBackward gives it: for held-out evaluation. */
+export async function forwardLoss(model: TrainModel, lora: LoraWeights, batch: Batch, opts: StepOptions = {}): Promise<{ loss: number; tokens: number }> {
+  checkBatch(model.config, batch);
+  const s = sharedInputs(model, batch);
+  const { last } = await forwardLayers(model, lora, batch, s);
+  const { targets, weights, count } = lossInputs(batch, opts.normalizer);
+  const head = await model.loss.run({
+    [headIo.hidden]: f32(last, s.hiddenDims),
+    [headIo.targets]: i64(targets, [batch.batch, batch.seq]),
+    [headIo.weights]: f32(weights, [batch.batch, batch.seq]),
+  });
+  return { loss: dataOf(head, headIo.loss)[0], tokens: count };
+}
