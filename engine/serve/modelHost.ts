@@ -66,6 +66,10 @@ export interface ModelInfo {
   parallel: number;
   busy: number;
   queued: number;
+  /** Generations that ran to the end (a stop or the token limit) since the server started. */
+  completed: number;
+  /** Generations stopped because the client went away (or the server stopped). */
+  aborted: number;
 }
 
 interface Slot {
@@ -73,6 +77,8 @@ interface Slot {
   adapter?: string;
   context: LlamaContext;
   pool: SequencePool<LlamaContextSequence>;
+  completed: number;
+  aborted: number;
 }
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -133,7 +139,7 @@ export class ModelHost {
           throw new ServeError(`${what}: ${(err as Error).message} (${spec.path ? 'was it exported for this base model? taxonomy-studio export-adapter writes one' : 'try a smaller --ctx-size or --parallel'})`);
         }
         const sequences = Array.from({ length: parallel }, () => context.getSequence());
-        slots.push({ id: spec.id, ...(spec.path ? { adapter: spec.path } : {}), context, pool: new SequencePool(sequences, options.queue ?? 32) });
+        slots.push({ id: spec.id, ...(spec.path ? { adapter: spec.path } : {}), context, pool: new SequencePool(sequences, options.queue ?? 32), completed: 0, aborted: 0 });
       }
       const chatWrapper = lib.resolveChatWrapper(model) ?? new lib.GeneralChatWrapper();
       log(`chat template: ${chatWrapper.wrapperName}${chatWrapper.wrapperName === 'JinjaTemplate' ? ' (from the model metadata)' : ''}`);
@@ -157,6 +163,8 @@ export class ModelHost {
       parallel: s.pool.size,
       busy: s.pool.busy,
       queued: s.pool.queued,
+      completed: s.completed,
+      aborted: s.aborted,
     }));
   }
 
@@ -203,7 +211,10 @@ export class ModelHost {
       throw err;
     }
     try {
-      return await this.run(lease.item, tokens, maxTokens, sampling, gen);
+      const result = await this.run(lease.item, tokens, maxTokens, sampling, gen);
+      if (result.aborted) slot.aborted++;
+      else slot.completed++;
+      return result;
     } finally {
       lease.release();
     }

@@ -3,7 +3,7 @@
 import { basename, resolve } from 'node:path';
 import { ServeError } from '../../serve/errors';
 import type { AdapterSpec } from '../../serve/modelHost';
-import { startServer } from '../../serve/server';
+import { isLoopback, startServer } from '../../serve/server';
 import { UsageError } from '../args';
 import { defineCommand } from './command';
 
@@ -49,6 +49,10 @@ export const serveCommand = defineCommand({
     if (!values.model) throw new UsageError('serve needs --model <model.gguf>');
     const gpu = values.gpu ?? 'auto';
     if (gpu !== 'auto' && gpu !== 'off') throw new UsageError(`--gpu must be auto or off, not '${gpu}'`);
+    const host = values.host ?? '127.0.0.1';
+    if (!isLoopback(host) && values['api-key-env'] === undefined) {
+      throw new UsageError(`--host ${host} makes the model reachable from other machines: give --api-key-env VAR with the key in $VAR (clients send it as a bearer token), or leave --host at 127.0.0.1`);
+    }
     let apiKey: string | undefined;
     const keyVar = values['api-key-env'];
     if (keyVar !== undefined) {
@@ -58,7 +62,7 @@ export const serveCommand = defineCommand({
     const options = {
       modelPath: resolve(ctx.cwd, values.model),
       adapters: parseAdapters(values.adapter, ctx.cwd),
-      host: values.host ?? '127.0.0.1',
+      host,
       port: whole(values.port, '--port', 0, 65535) ?? 8000,
       ...(apiKey ? { apiKey } : {}),
       parallel: whole(values.parallel, '--parallel', 1, 256) ?? 4,
