@@ -17,23 +17,25 @@ function validatorFor(schema: Record<string, unknown>): ValidateFunction {
   return v;
 }
 
-/** The JSON text inside an answer: the answer itself, a fenced block's body, or the outermost {...} / [...]. */
-export function extractJsonText(text: string): string {
+/**
+ * Where the JSON may be in an answer, most likely first: the answer itself, a fenced block's body, the span from the
+ * first { or [ to the last } or ].
+ */
+export function jsonCandidates(text: string): string[] {
   const t = text.trim();
-  const fence = /^```[a-zA-Z]*\s*\n([\s\S]*?)\n?```\s*$/.exec(t) ?? /```(?:json)?\s*\n([\s\S]*?)\n?```/.exec(t);
-  if (fence) return fence[1].trim();
-  if (t.startsWith('{') || t.startsWith('[')) return t;
+  const out = [t];
+  const fence = /```[a-zA-Z]*[ \t]*\n([\s\S]*?)\n?```/.exec(t);
+  if (fence) out.push(fence[1].trim());
   const open = t.search(/[{[]/);
   const close = Math.max(t.lastIndexOf('}'), t.lastIndexOf(']'));
-  return open !== -1 && close > open ? t.slice(open, close + 1) : t;
+  if (open !== -1 && close > open) out.push(t.slice(open, close + 1));
+  return [...new Set(out)];
 }
 
 function describeErrors(errors: ErrorObject[] | null | undefined): string {
   const e = errors?.[0];
   if (!e) return 'does not match the schema';
-  const where = e.instancePath || '(the answer)';
-  const extra = e.keyword === 'required' ? ` "${(e.params as { missingProperty?: string }).missingProperty}"` : '';
-  return `${where}: ${e.message ?? 'does not match the schema'}${extra}`;
+  return `${e.instancePath || '(the answer)'}: ${e.message ?? 'does not match the schema'}`;
 }
 
 export interface ParseAnswerContext {
@@ -45,13 +47,20 @@ export interface ParseAnswerContext {
 /** Parses and validates; throws TeacherInvalidJsonError saying what is wrong. */
 export function parseJsonAnswer(text: string, schema: Record<string, unknown>, context: ParseAnswerContext = {}): unknown {
   let value: unknown;
-  try {
-    value = JSON.parse(extractJsonText(text));
-  } catch (err) {
+  let parsed = false;
+  let firstError = '';
+  for (const candidate of jsonCandidates(text)) {
+    try {
+      value = JSON.parse(candidate);
+      parsed = true;
+      break;
+    } catch (err) {
+      firstError ||= (err as Error).message;
+    }
+  }
+  if (!parsed) {
     const problem =
-      context.finishReason === 'length'
-        ? 'the answer was cut off at maxTokens before the JSON ended (raise maxTokens or shorten the prompt)'
-        : `not JSON: ${(err as Error).message}`;
+      context.finishReason === 'length' ? 'the answer was cut off at maxTokens before the JSON ended (raise maxTokens or shorten the prompt)' : `not JSON: ${firstError}`;
     throw new TeacherInvalidJsonError(text, problem, { endpoint: context.endpoint });
   }
   const validate = validatorFor(schema);

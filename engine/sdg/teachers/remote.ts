@@ -341,7 +341,7 @@ export class RemoteTeacher implements Teacher {
     let contextSize: number | undefined;
     try {
       const list = await this.listModels(ep, signal, true);
-      model = this.model ?? ep.model ?? list.models[0]?.id;
+      model = ep.model ?? this.model ?? list.models[0]?.id;
       if (!model) return report({ ok: false, problem: `${ep.display} lists no model at GET /models: load a model in the server, or name one with the teacher's model` });
       const entry = list.models.find((m) => m.id === model);
       if (list.models.length && !entry) {

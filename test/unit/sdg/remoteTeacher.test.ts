@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { RemoteTeacher, normalizeBaseUrl, retryAfterMs, type RemoteTeacherEvent, type RemoteTeacherOptions } from '../../../engine/sdg/teachers/remote';
 import { TeacherError, TeacherInvalidJsonError, invalidJsonReason, isTeacherError } from '../../../engine/sdg/teachers/errors';
 import type { ChatOptions } from '../../../engine/sdg/teachers/teacher';
+import { jsonCandidates, parseJsonAnswer } from '../../../engine/sdg/teachers/jsonAnswer';
 import { defaultModel, readChatStream, startOpenAIServer, type ChatReply, type OpenAIServer, type OpenAIServerOptions } from '../../support/openaiServer';
 import { VirtualClock } from './virtualClock';
 
@@ -91,6 +92,25 @@ describe('normalizeBaseUrl and Retry-After', () => {
     assert.equal(retryAfterMs(new Headers({ 'retry-after': 'Wed, 01 Jan 2025 00:00:07 GMT' }), now), 7000);
     assert.equal(retryAfterMs(new Headers({ 'retry-after': 'soon' }), now), undefined);
     assert.equal(retryAfterMs(new Headers(), now), undefined);
+  });
+});
+
+describe('parseJsonAnswer', () => {
+  const schema = { type: 'object', properties: { a: { type: 'number' } }, required: ['a'] };
+
+  test('bare JSON, a fenced block, JSON inside a sentence', () => {
+    assert.deepEqual(parseJsonAnswer(' {"a": 1} ', schema), { a: 1 });
+    assert.deepEqual(parseJsonAnswer('Here it is:\n```json\n{"a": 2}\n```\nDone.', schema), { a: 2 });
+    assert.deepEqual(parseJsonAnswer('Sure. {"a": 3} Hope this helps!', schema), { a: 3 });
+    assert.deepEqual(parseJsonAnswer('[1, 2]', { type: 'array', items: { type: 'number' } }), [1, 2]);
+    assert.deepEqual(jsonCandidates('x {"a": 1} y'), ['x {"a": 1} y', '{"a": 1}']);
+  });
+
+  test('the first parse error is the one reported; the endpoint is named', () => {
+    assert.throws(
+      () => parseJsonAnswer('{"a": }', schema, { endpoint: 'http://h/v1' }),
+      (e) => e instanceof TeacherInvalidJsonError && e.message.startsWith('teacher returned invalid JSON (http://h/v1): not JSON: Unexpected token'),
+    );
   });
 });
 
@@ -209,7 +229,7 @@ describe('RemoteTeacher.chat', () => {
     }
     assert.match(problems[0], /^not JSON: /);
     assert.equal(problems[1], '/answer: must be string');
-    assert.equal(problems[2], '(the answer): must have required property \'answer\' "answer"');
+    assert.equal(problems[2], "(the answer): must have required property 'answer'");
     assert.equal(problems[3], 'the answer was cut off at maxTokens before the JSON ended (raise maxTokens or shorten the prompt)');
     assert.equal(s.counts.chat, 4);
   });
