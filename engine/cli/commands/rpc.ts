@@ -28,6 +28,8 @@ export const rpcCommand = defineCommand({
     connection.listen();
     await server.done;
     connection.dispose();
+    // After SIGTERM the client may still hold stdin open; reading it would keep the process alive.
+    process.stdin.destroy();
     return 0;
   },
 });

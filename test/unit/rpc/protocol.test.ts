@@ -89,7 +89,12 @@ describe('the server over in-memory streams', () => {
     assert.deepEqual(Object.keys(started).sort(), ['engineVersion', 'resumedUnits', 'runId']);
     assert.equal(started.resumedUnits, 0);
     const finished = await client.done();
-    assert.deepEqual(finished, { runId: started.runId, status: 'succeeded', summary: { counted: 5, resumedFrom: 0, output: 'counts.jsonl' } });
+    assert.deepEqual(finished, {
+      runId: started.runId,
+      status: 'succeeded',
+      summary: { counted: 5, resumedFrom: 0, output: 'counts.jsonl' },
+      text: '5 units counted, in counts.jsonl',
+    });
     assert.deepEqual(client.progress.map((p) => [p.runId, p.done, p.total, p.unit, p.stage]), range(6).map((d) => [started.runId, d, 5, 'units', 'counting']));
     assert.deepEqual(client.partials, range(5).map((unit) => ({ unit })));
     const status = await client.connection.sendRequest(JobStatusRequest, { runId: started.runId });
@@ -164,6 +169,18 @@ describe('a real engine child', () => {
     client.connection.dispose();
     child.stdin.end();
     assert.deepEqual(await exited, [0, null], stderr());
+  });
+
+  test('SIGTERM cancels the running job cleanly and the engine exits 0, even with stdin still open', async () => {
+    const { child, client, exited, stderr } = engine();
+    const runDir = tmp.next();
+    const { runId } = await client.connection.sendRequest(JobStartRequest, { kind: 'demo-count', args: { n: 10 }, settings: { delayMs: 0, holdAt: 4 }, runDir });
+    await client.holding(4);
+    child.kill('SIGTERM');
+    assert.deepEqual(await client.done(), { runId, status: 'cancelled', summary: { finishedUnits: 4 } });
+    assert.deepEqual(await exited, [0, null], stderr());
+    assert.deepEqual(countedUnits(runDir), range(4));
+    assert.equal((await readRunRecord(runDir))?.status, 'cancelled');
   });
 
   test('SIGKILL mid-run, then resume in a new engine: every unit exactly once', async () => {
