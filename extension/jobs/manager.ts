@@ -106,7 +106,7 @@ export class JobManager {
       startedAt: new Date().toISOString(),
     };
     const listener = options.listener ?? {};
-    const process = JobProcess.start({
+    const child = JobProcess.start({
       ...this.options.supervisor,
       engine,
       request,
@@ -119,9 +119,9 @@ export class JobManager {
         },
       },
     });
-    this.live.set(request.runDir, { entry, process });
+    this.live.set(request.runDir, { entry, process: child });
     this.changed();
-    const outcome = process.outcome.then(async (o) => {
+    const outcome = child.outcome.then((o) => {
       Object.assign(entry, {
         state: o.status,
         live: false,
@@ -169,7 +169,8 @@ export class JobManager {
     for (const root of this.options.runsRoots()) {
       const names = await readdir(root).catch(() => [] as string[]);
       for (const name of names.sort()) {
-        const entry = await scanRun(join(root, name), this.scanned.get(join(root, name)));
+        const dir = join(root, name);
+        const entry = await scanRun(dir, this.scanned.get(dir)).catch((err: unknown) => unreadable(dir, err));
         if (entry) found.set(entry.runDir, entry);
       }
     }
@@ -190,13 +191,17 @@ export class JobManager {
   }
 }
 
+function unreadable(runDir: string, err: unknown): JobEntry {
+  return { runDir, kind: '?', title: basename(runDir), state: 'failed', live: false, error: { message: (err as Error).message } };
+}
+
 /** A run folder as an entry; undefined for a folder that holds no run. */
 export async function scanRun(runDir: string, known?: JobEntry): Promise<JobEntry | undefined> {
   let record;
   try {
     record = await readRunRecord(runDir);
   } catch (err) {
-    return { runDir, kind: '?', title: basename(runDir), state: 'failed', live: false, error: { message: (err as Error).message } };
+    return unreadable(runDir, err);
   }
   if (!record) return undefined;
   const entry: JobEntry = {
