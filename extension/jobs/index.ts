@@ -23,6 +23,8 @@ export interface RunJobOptions {
   title: string;
   /** Partial results as they come (samples for a preview). */
   onPartial?: (name: string, data: unknown) => void;
+  /** Extra environment for the engine child, e.g. an API key from SecretStorage; never written to the run folder. */
+  env?: Record<string, string>;
 }
 
 export class JobsHost implements vscode.Disposable {
@@ -31,6 +33,8 @@ export class JobsHost implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** Run folders this window ran jobs in: their log is in the output channel. */
   private readonly ranHere = new Set<string>();
+  /** By job kind: the extra environment (API keys) a resumed job needs. */
+  private readonly envProviders = new Map<string, (runDir: string) => Promise<Record<string, string> | undefined>>();
 
   constructor(private readonly ctx: Ctx) {
     this.channel = vscode.window.createOutputChannel('Taxonomy Studio Jobs', { log: true });
@@ -72,12 +76,21 @@ export class JobsHost implements vscode.Disposable {
   /** Runs a job with a progress notification, and says how it ended. Resolves with the outcome; never rejects once started. */
   async run(request: RunJobRequest, options: RunJobOptions): Promise<JobOutcome> {
     const runDir = request.runDir ?? this.newRunDir(request.kind);
-    return this.track(await this.manager.start({ ...request, runDir }, { title: options.title, listener: this.listener(runDir, options.onPartial) }));
+    return this.track(await this.manager.start({ ...request, runDir }, { title: options.title, env: options.env, listener: this.listener(runDir, options.onPartial) }));
   }
 
-  /** Continues a failed, cancelled or interrupted run. */
+  /**
+   * Continues a failed, cancelled or interrupted run. A job kind whose engine needs secrets in its environment
+   * registers a provider with `secretsFor`, so that Resume from the Jobs view gets them too.
+   */
   async resume(entry: JobEntry): Promise<JobOutcome> {
-    return this.track(await this.manager.resume(entry.runDir, { title: entry.title, listener: this.listener(entry.runDir) }));
+    const env = await this.envProviders.get(entry.kind)?.(entry.runDir);
+    return this.track(await this.manager.resume(entry.runDir, { title: entry.title, env, listener: this.listener(entry.runDir) }));
+  }
+
+  /** Gives resumed jobs of `kind` the extra environment (API keys) that `run` was given when they started. */
+  secretsFor(kind: string, provider: (runDir: string) => Promise<Record<string, string> | undefined>): void {
+    this.envProviders.set(kind, provider);
   }
 
   /** The job's log: the output channel for jobs this window ran, else the run's log.jsonl. */

@@ -43,6 +43,8 @@ export interface StartOptions {
   title?: string;
   /** Reports of this job, besides what the entry records. */
   listener?: JobListener;
+  /** Extra environment for the engine child (API keys from SecretStorage): never recorded in the run folder. */
+  env?: Record<string, string>;
 }
 
 export interface StartedJob {
@@ -110,6 +112,7 @@ export class JobManager {
       ...this.options.supervisor,
       engine,
       request,
+      ...(options.env ? { env: options.env } : {}),
       listener: {
         ...listener,
         progress: (p) => {

@@ -52,6 +52,8 @@ export interface JobProcessOptions {
   engine: EngineCommand;
   request: JobStartParams;
   cwd?: string;
+  /** Added to the engine's environment for this job: secrets (API keys) go here, never into args or settings, which job.json records. */
+  env?: Record<string, string>;
   listener?: JobListener;
   /** After job/cancel, how long the job has to stop before SIGTERM. */
   cancelGraceMs?: number;
@@ -112,7 +114,7 @@ export class JobProcess {
     this.schedule = options.schedule ?? defaultSchedule;
     const { engine } = options;
     const listener = options.listener ?? {};
-    this.child = spawn(engine.command, [...engine.args, 'rpc'], { cwd: options.cwd, env: engine.env, shell: engine.shell, stdio: 'pipe', windowsHide: true });
+    this.child = spawn(engine.command, [...engine.args, 'rpc'], { cwd: options.cwd, env: { ...engine.env, ...options.env }, shell: engine.shell, stdio: 'pipe', windowsHide: true });
     this.child.on('error', (err) => {
       // Not startable (ENOENT, EACCES): 'close' follows with no exit code.
       this.spawnError ??= err;

@@ -180,6 +180,18 @@ describe('the supervisor', () => {
     assert.equal(outcome.error?.message, `the engine could not be started (${missing}: spawn ${missing} ENOENT)`);
   });
 
+  test('extra environment (an API key) reaches the engine child only', async () => {
+    const fake = join(tmp.dir, 'env-engine.js');
+    writeFileSync(fake, "console.error(`key=${process.env.TS_TEST_API_KEY}`);\nprocess.exit(3);\n");
+    const outcome = await JobProcess.start({
+      engine: { command: process.execPath, args: [fake], env: { PATH: process.env.PATH }, shell: false },
+      env: { TS_TEST_API_KEY: 'sk-test' },
+      request: { kind: 'demo-count', args: { n: 1 }, runDir: tmp.next() },
+    }).outcome;
+    assert.deepEqual(outcome.crash, { code: 3, signal: null, tail: ['key=sk-test'] });
+    assert.equal(process.env.TS_TEST_API_KEY, undefined);
+  });
+
   test('the tail keeps the last lines, whole, however the chunks split them', () => {
     const tail = new TailLines(3);
     assert.deepEqual(tail.write('one\ntw'), ['one']);
