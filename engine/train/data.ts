@@ -168,8 +168,9 @@ function tokenByteLengths(tokenizer: ByteLevelBpe, ids: readonly number[]): numb
 }
 
 /**
- * Renders and tokenizes one conversation. Trained tokens: those starting inside an assistant span (all tokens but
- * the first with unmask). The first token is never trained: nothing precedes it.
+ * Renders and tokenizes one conversation. Trained tokens: those overlapping an assistant span (a token such as " A"
+ * that joins the space before an answer to its first word is the answer's), all tokens with unmask. The first token
+ * is never trained: nothing precedes it.
  */
 export function tokenizeConversation(format: ChatFormat, conversation: Pick<Conversation, 'messages' | 'unmask'>): TokenizedConversation {
   const text = render(format, conversation.messages, false);
@@ -182,7 +183,8 @@ export function tokenizeConversation(format: ChatFormat, conversation: Pick<Conv
   const lossMask = new Array<number>(ids.length).fill(0);
   let at = 0;
   for (let t = 0; t < ids.length; t++) {
-    if (t > 0 && (conversation.unmask || byteSpans.some(([s, e]) => at >= s && at < e))) lossMask[t] = 1;
+    const end = at + lengths[t];
+    if (t > 0 && (conversation.unmask || byteSpans.some(([s, e]) => at < e && end > s))) lossMask[t] = 1;
     at += lengths[t];
   }
   return { text, ids, lossMask, spans };

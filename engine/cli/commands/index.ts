@@ -12,8 +12,9 @@ import { jobCommand } from './job';
 import { mergeCommand } from './merge';
 import { rpcCommand } from './rpc';
 import { serveCommand } from './serve';
+import { trainCommand } from './train';
 
-export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, inspectCommand, jobCommand, mergeCommand, rpcCommand, serveCommand];
+export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, inspectCommand, jobCommand, mergeCommand, rpcCommand, serveCommand, trainCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);

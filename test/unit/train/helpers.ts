@@ -54,3 +54,21 @@ export const sampleSequences = [
 export function sampleBatch(padId = 0): Batch {
   return causalLmBatch(sampleSequences.map((ids) => ({ ids, lossMask: ids.map((_, i) => (i >= 2 ? 1 : 0)) })), padId);
 }
+
+/** Subjects of the toy dataset: each sample asks for one's leaf and is answered in one fixed sentence pattern. */
+export const toySubjects = [
+  'apple', 'river', 'stone', 'cloud', 'maple', 'tiger', 'ocean', 'pepper', 'garden', 'silver', 'window', 'candle',
+  'forest', 'mirror', 'planet', 'rabbit', 'violin', 'desert', 'harbor', 'meadow', 'lantern', 'island', 'thunder', 'velvet',
+];
+
+/** Messages JSONL lines of the toy dataset (a pattern a tiny model learns in a dozen steps). */
+export function toyDatasetLines(subjects: readonly string[] = toySubjects): string[] {
+  return subjects.map((n) =>
+    JSON.stringify({
+      messages: [
+        { role: 'user', content: `What is the taxonomy leaf for ${n}?` },
+        { role: 'assistant', content: `The leaf for ${n} is compositional skills.` },
+      ],
+    }),
+  );
+}
