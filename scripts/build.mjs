@@ -15,8 +15,9 @@ const common = {
 const entries = [
   { entryPoints: ['extension/main.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { entryPoints: ['language-server/main.ts'], outfile: 'dist/language-server.js' },
-  // node-llama-cpp loads native binaries relative to its own package folder, so it stays a runtime dependency.
-  { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: ['node-llama-cpp'] },
+  // node-llama-cpp and onnxruntime-node load native binaries relative to their own package folders, so they stay
+  // runtime dependencies.
+  { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: ['node-llama-cpp', 'onnxruntime-node'] },
   // QuantPool's worker threads load this file from beside the bundle that starts them.
   { entryPoints: ['engine/gguf/quant/worker.ts'], outfile: 'dist/quant-worker.js' },
 ];

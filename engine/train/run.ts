@@ -11,8 +11,11 @@ import { openModelWeights } from '../hf/modelWeights';
 import { loadTokenizer } from '../hf/tokenizer/files';
 import { configFromHf } from '../model/config';
 import { loadWeightSource } from '../model/weights';
-import { DataError, prepareSamples, readMessagesJsonl, rngFor, shuffledIndices, splitHeldOut, type ChatFormat, type DataProblem, type OverlongPolicy, type Sample } from './data';
-import { initLora, loraTargetNames, type LoraTargetName } from './lora';
+import { DataError, prepareSamples, readMessagesJsonl, rngFor, shuffledIndices, splitHeldOut, type ChatFormat, type DataProblem, type Sample } from './data';
+import { initLora } from './lora';
+import type { RunSettings } from './settings';
+
+export { defaultRunSettings, type RunSettings } from './settings';
 import { checkMemory, estimateMemory, type MemoryEstimate } from './memory';
 import { TrainModel } from './model';
 import { savePeftAdapter } from './peft';
@@ -21,50 +24,6 @@ import { train, type PhaseData, type StepFunction, type TrainerEvents, type Trai
 
 export const adapterFolder = 'adapter';
 export const trainJsonFile = 'train.json';
-
-export interface RunSettings {
-  rank: number;
-  alpha: number;
-  targets: readonly LoraTargetName[];
-  qlora: boolean;
-  epochs: number;
-  lr: number;
-  batchTokens: number;
-  maxSeqLen: number;
-  seed: number;
-  accumulate: number;
-  packing: boolean;
-  overlong: OverlongPolicy;
-  /** Share of samples held out for the evaluation loss. */
-  evalFraction: number;
-  /** Skills phase: add this share of the knowledge phase's samples again (LAB's replay), on top of what the file holds. */
-  replay: number;
-  weightDecay: number;
-  warmupRatio: number;
-  maxGradNorm: number;
-  checkpointEvery?: number;
-  evalEvery?: number;
-}
-
-export const defaultRunSettings: RunSettings = {
-  rank: 8,
-  alpha: 16,
-  targets: loraTargetNames,
-  qlora: false,
-  epochs: 1,
-  lr: 2e-4,
-  batchTokens: 4096,
-  maxSeqLen: 1024,
-  seed: 42,
-  accumulate: 1,
-  packing: false,
-  overlong: 'truncate',
-  evalFraction: 0.05,
-  replay: 0,
-  weightDecay: 0,
-  warmupRatio: 0.03,
-  maxGradNorm: 1,
-};
 
 export interface RunOptions {
   modelDir: string;

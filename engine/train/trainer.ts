@@ -20,6 +20,9 @@ import type { LoraGrad, LoraWeights } from './lora';
 import type { TrainModel } from './model';
 import { AdamW, clipGradients, gradientNorm, learningRate } from './optim';
 import { forwardBackward, forwardLoss, type StepOptions, type StepResult } from './step';
+import { ResumeError, TrainingCancelledError, TrainingDivergedError } from './errors';
+
+export { ResumeError, TrainingCancelledError, TrainingDivergedError };
 
 export const lossCsvFile = 'loss.csv';
 const csvHeader = 'step,phase,epoch,batch,loss,lr,grad_norm,tokens,eval_loss';
@@ -110,39 +113,6 @@ export interface TrainResult {
   finalEvalLoss?: number;
   lastLoss?: number;
   trainedTokens: number;
-}
-
-export class TrainingDivergedError extends Error {
-  override name = 'TrainingDivergedError';
-  constructor(
-    readonly step: number,
-    readonly phase: string,
-    readonly epoch: number,
-    readonly batch: number,
-    readonly sources: readonly string[],
-    readonly what: string,
-    readonly lastCheckpoint: string | undefined,
-  ) {
-    super(
-      `${what} at step ${step} (phase ${phase}, epoch ${epoch + 1}, micro-batch ${batch + 1}: ${sources.slice(0, 4).join(', ')}${sources.length > 4 ? ', …' : ''}); ` +
-        `training stopped before the update. ${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}` : 'No checkpoint was written yet'} ` +
-        '(lower --lr, check those samples, then --resume)',
-    );
-  }
-}
-
-export class ResumeError extends Error {
-  override name = 'ResumeError';
-}
-
-export class TrainingCancelledError extends Error {
-  override name = 'AbortError';
-  constructor(
-    readonly step: number,
-    readonly checkpoint: string,
-  ) {
-    super(`training cancelled after step ${step}; checkpoint ${checkpoint} holds it (run again with --resume)`);
-  }
 }
 
 function addInto(sum: Map<string, LoraGrad>, g: ReadonlyMap<string, LoraGrad>): void {

@@ -6,8 +6,8 @@ import { CheckpointError } from '../../train/checkpoint';
 import { DataError } from '../../train/data';
 import { loraTargetNames, type LoraTargetName } from '../../train/lora';
 import { describeEstimate, MemoryLimitError } from '../../train/memory';
-import { defaultRunSettings, runTraining, type RunSettings } from '../../train/run';
-import { ResumeError, TrainingCancelledError, TrainingDivergedError } from '../../train/trainer';
+import { defaultRunSettings, type RunSettings } from '../../train/settings';
+import { ResumeError, TrainingCancelledError, TrainingDivergedError } from '../../train/errors';
 import { UsageError } from '../args';
 import { displayPath } from './check';
 import { defineCommand } from './command';
@@ -111,6 +111,8 @@ export const trainCommand = defineCommand({
     const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
 
     try {
+      // Loaded on use: it brings onnxruntime's native binding, which other commands should not pay for.
+      const { runTraining } = await import('../../train/run');
       const r = await runTraining({
         modelDir,
         data,
