@@ -135,3 +135,10 @@ test('the memory estimate refuses a run over the limit with the figure, before b
   assert.ok(q4.baseWeights < fp32.baseWeights);
   assert.equal(fp32.lora, lora.parameterCount() * 16);
 });
+
+test('QLoRA (4-bit base) training lowers the held-out loss too', async () => {
+  const o = await setup();
+  const r = await run(o, {}, { qlora: true });
+  console.log(`qlora held-out loss ${r.initialEvalLoss!.toFixed(3)} -> ${r.finalEvalLoss!.toFixed(3)}`);
+  assert.ok(r.finalEvalLoss! < 0.6 * r.initialEvalLoss!, `held-out loss went from ${r.initialEvalLoss} to ${r.finalEvalLoss}`);
+});
