@@ -1,10 +1,12 @@
 // `npm run bench [-- suite...] [--leaves=N] [--edits=N] [--quant-values=N] [--quant-types=Q4_K,...] [--quant-runs=N]
-// [--gguf-dtype=bf16|f16|f32] [--gguf-runs=N] [--gguf-threads=N] [--gguf-layers=N]`:
+// [--gguf-dtype=bf16|f16|f32] [--gguf-runs=N] [--gguf-threads=N] [--gguf-layers=N]
+// [--serve-tokens=N] [--serve-size=tiny|small] [--serve-threads=N] [--serve-gpu=auto|off]`:
 // runs the named suites (all when none) and prints tables.
 import { runCheckBench } from './checkBench';
 import { runGgufBench } from './ggufBench';
 import { runQuantBench } from './ggufQuantBench';
 import { runLspBench } from './lspBench';
+import { runServeBench } from './serveBench';
 import { runTreeBench } from './treeBench';
 
 const suites: Record<string, (args: string[]) => void | Promise<void>> = {
@@ -15,6 +17,7 @@ const suites: Record<string, (args: string[]) => void | Promise<void>> = {
   tree: runTreeBench,
   quant: runQuantBench,
   gguf: runGgufBench,
+  serve: runServeBench,
 };
 
 async function main(): Promise<void> {

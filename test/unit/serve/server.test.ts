@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { runCli } from '../../../engine/cli/run';
+import { startJob } from '../../../engine/jobs/runner';
 import { convertHfToGguf } from '../../../engine/gguf/convert/index';
 import { exportLoraAdapter } from '../../../engine/gguf/lora/export';
 import { writeFixtureAdapter } from '../../../engine/gguf/lora/fixtureAdapter';
@@ -17,8 +18,10 @@ import { chatTemplateOf, renderChatTemplate } from '../../../engine/hf/chatTempl
 import { fixtureSpecialTokens, writeFixtureModel } from '../../../engine/hf/fixtureModel';
 import { argmax } from '../../../engine/model/metrics';
 import { ServeError } from '../../../engine/serve/errors';
+import { serveJob, type ServeListening } from '../../../engine/serve/job';
 import { startServer, type RunningServer, type ServeOptions } from '../../../engine/serve/server';
 import { openLlamaModel, type LlamaTestModel } from '../../support/llama';
+import { Recorder } from '../jobs/helpers';
 
 const tmp = mkdtempSync(join(tmpdir(), 'serve-'));
 const hfDir = join(tmp, 'hf');
@@ -365,5 +368,31 @@ describe('taxonomy-studio serve', () => {
     }
     assert.equal(await r.done, 0);
     assert.match(r.err.join(''), /serve: stopping/);
+  });
+});
+
+describe('serve as an engine job', () => {
+  test('reports its URL as the partial "listening", serves, and stops when cancelled', async () => {
+    const events = new Recorder();
+    const job = await startJob(
+      { kind: 'serve', args: { model: modelPath, adapters: [{ id: 'tuned', path: adapterPath }] }, settings: { port: 0, threads: 1, contextSize: 128, parallel: 1, gpu: 'off' }, runDir: join(tmp, 'serve-job') },
+      events,
+      { table: [serveJob] },
+    );
+    await events.waitFor(() => events.partials.some((p) => p.name === 'listening'));
+    const listening = events.partials.find((p) => p.name === 'listening')!.data as ServeListening;
+    assert.deepEqual(listening.models, ['base', 'tuned']);
+    assert.match(listening.url, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    assert.ok(events.logs.some((l) => l.text === `serving base, tuned at ${listening.url}`));
+    const reply = await new OpenAI({ baseURL: listening.url, apiKey: 'x', maxRetries: 0 }).completions.create({ model: 'tuned', prompt: 'hi', max_tokens: 2, ...noEos });
+    assert.equal(reply.usage?.completion_tokens, 2);
+    assert.equal(job.cancel(), true);
+    assert.equal((await job.outcome).status, 'cancelled');
+    await assert.rejects(fetch(`${listening.url}/models`), 'the server stopped with the job');
+  });
+
+  test('a host other than loopback without apiKeyEnv is refused before the job starts', async () => {
+    assert.throws(() => serveJob.parseSettings({ host: '0.0.0.0' }), /apiKeyEnv/);
+    assert.throws(() => serveJob.parseArgs({ model: modelPath, adapters: [{ id: 'base', path: adapterPath }] }), /adapters\[0\]\.id/);
   });
 });
