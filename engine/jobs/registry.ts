@@ -3,9 +3,8 @@
 import { demoCountJob } from './demoCount';
 import { UnknownJobKindError } from './errors';
 import type { JobKind } from './job';
-import { serveJob } from '../serve/job';
 
-export const jobKinds: readonly JobKind<any, any, any>[] = [demoCountJob, serveJob];
+export const jobKinds: readonly JobKind<any, any, any>[] = [demoCountJob];
 
 export function findJobKind(kind: string, table: readonly JobKind<any, any, any>[] = jobKinds): JobKind<any, any, any> {
   const job = table.find((j) => j.kind === kind);
