@@ -2,8 +2,15 @@
 import { runCli } from './run';
 
 const controller = new AbortController();
-process.once('SIGINT', () => controller.abort());
-process.once('SIGTERM', () => controller.abort());
+// Listeners stay for the whole run (on, not once): node-llama-cpp's exit hooks re-raise a signal when they are its
+// only listener, killing the process before a command has freed its model or kept its finished work. The first
+// signal cancels; a second one means "now".
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  });
+}
 
 runCli(process.argv.slice(2), {
   stdout: (text) => void process.stdout.write(text),
