@@ -7,6 +7,7 @@ import { diffCommand } from './diff';
 import { exampleCommand } from './example';
 import { exportAdapterCommand } from './exportAdapter';
 import { fixtureModelCommand } from './fixtureModel';
+import { generateCommand } from './generate';
 import { inspectCommand } from './inspect';
 import { jobCommand } from './job';
 import { mergeCommand } from './merge';
@@ -14,7 +15,7 @@ import { rpcCommand } from './rpc';
 import { serveCommand } from './serve';
 import { trainCommand } from './train';
 
-export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, inspectCommand, jobCommand, mergeCommand, rpcCommand, serveCommand, trainCommand];
+export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, generateCommand, inspectCommand, jobCommand, mergeCommand, rpcCommand, serveCommand, trainCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);
