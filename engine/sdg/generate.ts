@@ -51,6 +51,8 @@ export interface GenerateSettings extends TeacherSettings {
   repoCache?: string;
   /** Most tokens per answer of a generating step (question, context, answer); judges take a quarter. */
   maxTokens?: number;
+  /** Most characters of a generated text (the schemas' maxLength; default 600 for questions, 2,400 for answers). */
+  maxChars?: number;
 }
 
 export const reportFile = 'report.json';
@@ -91,10 +93,18 @@ function bool(raw: Record<string, unknown>, key: string): boolean {
 }
 
 export function stepSettingsFor(args: GenerateArgs, settings: GenerateSettings): StepSettings {
+  const steps: StepSettings = { ...defaultStepSettings, seed: args.seed };
   const max = settings.maxTokens;
-  if (!max) return { ...defaultStepSettings, seed: args.seed };
-  const judge = Math.max(32, Math.floor(max / 4));
-  return { ...defaultStepSettings, seed: args.seed, maxTokens: { question: Math.min(max, defaultStepSettings.maxTokens.question), answer: max, context: max, judge } };
+  if (max) {
+    const judge = Math.max(32, Math.floor(max / 4));
+    steps.maxTokens = { question: Math.min(max, defaultStepSettings.maxTokens.question), answer: max, context: max, judge };
+  }
+  const chars = settings.maxChars;
+  if (chars) {
+    const d = defaultStepSettings.limits;
+    steps.limits = { question: Math.min(d.question, chars), answer: chars, context: chars, explanation: Math.max(1, Math.min(d.explanation, Math.floor(chars / 2))) };
+  }
+  return steps;
 }
 
 export const generateJob = defineJob({
@@ -103,7 +113,7 @@ export const generateJob = defineJob({
   description:
     'generate writes synthetic training data for a taxonomy with a teacher model (args: taxonomy, leaves, changed, ' +
     'gitBase, perSeed, strict, seed, systemPrompt; settings: teacher (GGUF file or URLs), parallel, apiKeyEnv, model, ' +
-    'contextSize, threads, gpu, retries, retryBaseMs, timeoutMs, calibrate, repoCache, maxTokens). ' +
+    'contextSize, threads, gpu, retries, retryBaseMs, timeoutMs, calibrate, repoCache, maxTokens, maxChars). ' +
     'Use `taxonomy-studio generate` for the options in words.',
   unit: 'units',
   parseArgs(raw): GenerateArgs {
@@ -122,7 +132,7 @@ export const generateJob = defineJob({
     };
   },
   parseSettings(raw): GenerateSettings {
-    onlyKnown(raw, ['teacher', 'parallel', 'apiKeyEnv', 'model', 'contextSize', 'threads', 'gpu', 'retries', 'retryBaseMs', 'timeoutMs', 'calibrate', 'repoCache', 'maxTokens'], 'settings');
+    onlyKnown(raw, ['teacher', 'parallel', 'apiKeyEnv', 'model', 'contextSize', 'threads', 'gpu', 'retries', 'retryBaseMs', 'timeoutMs', 'calibrate', 'repoCache', 'maxTokens', 'maxChars'], 'settings');
     const teacher = optionalString(raw, 'teacher');
     if (!teacher) throw new JobArgsError('teacher: required (a GGUF model file, or the URL of an OpenAI-compatible server)');
     const gpu = raw.gpu;
@@ -132,7 +142,7 @@ export const generateJob = defineJob({
       const v = optionalString(raw, k);
       if (v) s[k] = v;
     }
-    for (const k of ['contextSize', 'threads', 'retries', 'retryBaseMs', 'timeoutMs', 'calibrate', 'maxTokens'] as const) {
+    for (const k of ['contextSize', 'threads', 'retries', 'retryBaseMs', 'timeoutMs', 'calibrate', 'maxTokens', 'maxChars'] as const) {
       const v = wholeNumber(raw, k, { min: k === 'calibrate' || k === 'retryBaseMs' ? 0 : 1 });
       if (v !== undefined) s[k] = v;
     }

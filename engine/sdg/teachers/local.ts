@@ -120,7 +120,9 @@ export class LocalTeacher implements Teacher {
         ...(grammar ? { grammar } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      const text = result.responseText;
+      // Bytes that never formed a character (a model may sample half of a UTF-8 sequence) decode as U+FFFD; the
+      // grammar counted them as nothing, so they would break the schema's maxLength. They carry no text: drop them.
+      const text = result.responseText.replace(/\uFFFD/g, '');
       const finishReason = result.stopReason === 'maxTokens' ? 'length' : result.stopReason === 'abort' ? 'abort' : 'stop';
       const chatResult: ChatResult = {
         text,
