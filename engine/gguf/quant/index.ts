@@ -9,6 +9,8 @@ import { q5_1Codec } from './q5_1';
 import { q5_KCodec } from './q5_k';
 import { q6_KCodec } from './q6_k';
 import { q8_0Codec } from './q8_0';
+import { activeNativeQuant } from './native';
+import { nativeCodecs } from './nativeCodecs';
 
 export { QuantizeError } from './codec';
 export type { Codec } from './codec';
@@ -18,12 +20,22 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error('the GGUF quantizers need a little-endian host (typed arrays are read in host byte order)');
 }
 
-const codecs = new Map<GgmlType, Codec>(
+/** The TypeScript codecs: the reference, and what runs when the native kernels are absent or disabled. */
+export const jsCodecs: ReadonlyMap<GgmlType, Codec> = new Map<GgmlType, Codec>(
   [f32Codec, f16Codec, bf16Codec, q8_0Codec, q4_0Codec, q5_0Codec, q5_1Codec, q4_KCodec, q5_KCodec, q6_KCodec].map((c) => [
     c.type,
     c,
   ]),
 );
+
+// The native kernels (dist/native/quant.node) take over the types they have, when they load and
+// TAXONOMY_STUDIO_NATIVE is not 0; they give the same bytes, faster.
+const native = activeNativeQuant();
+const codecs = new Map<GgmlType, Codec>(jsCodecs);
+if (native) for (const [type, c] of nativeCodecs(native)) codecs.set(type, c);
+
+/** 'native' when the native kernels are in use for F16, Q8_0, Q4_0 and the K-quants, else 'js'. */
+export const quantBackend: 'native' | 'js' = native ? 'native' : 'js';
 
 /** The types this module can write and read. */
 export const supportedTypes: readonly GgmlType[] = [...codecs.keys()];
