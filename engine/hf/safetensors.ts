@@ -67,6 +67,11 @@ export interface TensorReader {
   readFloat32(name: string): Promise<Float32Array>;
   /** `count` elements from element `start`, as float32: a slice of rows of a tensor too big to hold whole. */
   readFloat32Range(name: string, start: number, count: number): Promise<Float32Array>;
+  /**
+   * A view whose bytes are not the file's (a merged adapter, say) reads into the caller's buffer here; readers of
+   * plain files leave it out, and fast paths may then read `info().file` at `info().fileOffset` directly.
+   */
+  readRawInto?(name: string, byteStart: number, target: Uint8Array): Promise<void>;
   /** Closes the file handles; safe to call twice. */
   close(): Promise<void>;
 }

@@ -48,6 +48,8 @@ export class TensorBytesReader {
   constructor(private readonly weights: TensorReader) {}
 
   async readInto(name: string, byteStart: number, target: Uint8Array): Promise<void> {
+    // A view computes its bytes (a merged adapter): the file under it holds other ones.
+    if (this.weights.readRawInto) return this.weights.readRawInto(name, byteStart, target);
     const info = this.weights.info(name);
     if (byteStart < 0 || byteStart + target.length > info.byteLength) {
       throw new RangeError(`bytes ${byteStart}..${byteStart + target.length} are outside tensor '${name}' (${info.byteLength} bytes)`);

@@ -60,6 +60,10 @@ export function mergedWeights(weights: TensorReader, adapter: Pick<PeftAdapter, 
       }
       return encode(await mergedRange(m, byteStart / size, length / size), t.dtype);
     },
+    async readRawInto(name, byteStart, target) {
+      if (!modules.has(name) && weights.readRawInto) return weights.readRawInto(name, byteStart, target);
+      target.set(await this.readRaw(name, byteStart, target.length));
+    },
     async readFloat32(name) {
       const m = modules.get(name);
       return m ? mergedRange(m, 0, m.outDim * m.inDim) : weights.readFloat32(name);
