@@ -3,11 +3,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeRunFs, type OpenFlags, type RunFile, type RunFs } from '../../../engine/jobs/fs';
+import { jobKinds } from '../../../engine/jobs/registry';
 import type { JobEvents } from '../../../engine/jobs/runner';
 import { runFiles, type RunDir } from '../../../engine/jobs/runDir';
 import type { JobProgress, LogLevel } from '../../../engine/rpc/protocol';
 
 export const repoRoot = join(__dirname, '../../..');
+
+/** The kinds the engine runs, as its messages list them (other areas add rows to the job table). */
+export const kindList = jobKinds.map((j) => j.kind).join(', ');
 
 export function tempRoot(prefix: string): { dir: string; next(): string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

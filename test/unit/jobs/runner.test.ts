@@ -11,7 +11,7 @@ import { RateMeter } from '../../../engine/jobs/rate';
 import { readRunRecord, RunDir, runFiles } from '../../../engine/jobs/runDir';
 import { ProgressThrottle, startJob } from '../../../engine/jobs/runner';
 import type { JobProgress, JobStartParams } from '../../../engine/rpc/protocol';
-import { abandon, countedUnits, DiskFullFs, jsonLines, range, Recorder, tempRoot } from './helpers';
+import { abandon, countedUnits, DiskFullFs, jsonLines, kindList, range, Recorder, tempRoot } from './helpers';
 
 const tmp = tempRoot('ts-runner-');
 after(() => tmp.remove());
@@ -133,9 +133,10 @@ describe('demo-count through the runner', () => {
 describe('requests the runner refuses', () => {
   test('an unknown kind names the kinds there are; bad args name the field; nothing is written', async () => {
     const dir = tmp.next();
-    await assert.rejects(startJob({ kind: 'train', runDir: dir }, new Recorder()), (err: UnknownJobKindError) => {
+    await assert.rejects(startJob({ kind: 'nope', runDir: dir }, new Recorder()), (err: UnknownJobKindError) => {
       assert.ok(err instanceof UnknownJobKindError);
-      assert.equal(err.message, "unknown job kind 'train' (the engine runs: demo-count)");
+      assert.equal(err.message, `unknown job kind 'nope' (the engine runs: ${kindList})`);
+      assert.ok(kindList.split(', ').includes('demo-count'), kindList);
       return true;
     });
     const cases: [Record<string, unknown> | undefined, Record<string, unknown> | undefined, string][] = [

@@ -12,7 +12,7 @@ import { JobManager, newRunDirName, scanRun, type JobEntry } from '../../../exte
 import { endMessage, jobStateText, presentJob } from '../../../extension/jobs/presentation';
 import { JobProcess, type Schedule } from '../../../extension/jobs/supervisor';
 import { TailLines } from '../../../extension/jobs/tail';
-import { abandon, countedUnits, range, repoRoot, tempRoot } from './helpers';
+import { abandon, countedUnits, kindList, range, repoRoot, tempRoot } from './helpers';
 
 const tmp = tempRoot('ts-supervisor-');
 after(() => tmp.remove());
@@ -172,7 +172,7 @@ describe('the supervisor', () => {
 
   test('a refused start is a failed outcome with the engine\'s reason; an engine that cannot start says which', async () => {
     const refused = await JobProcess.start({ engine, cwd: repoRoot, request: { kind: 'nope', runDir: tmp.next() } }).outcome;
-    assert.deepEqual(refused, { status: 'failed', summary: {}, error: { message: "unknown job kind 'nope' (the engine runs: demo-count)", code: 'UnknownJobKind' } });
+    assert.deepEqual(refused, { status: 'failed', summary: {}, error: { message: `unknown job kind 'nope' (the engine runs: ${kindList})`, code: 'UnknownJobKind' } });
 
     const missing = join(tmp.dir, 'no-such-engine');
     const outcome = await JobProcess.start({ engine: { command: missing, args: [], env: process.env, shell: false }, request: { kind: 'demo-count', runDir: tmp.next() } }).outcome;

@@ -10,7 +10,7 @@ import { demoCountJob } from '../../../engine/jobs/demoCount';
 import { readRunRecord } from '../../../engine/jobs/runDir';
 import { endLine, exitCodeOf, ProgressRenderer } from '../../../engine/jobs/terminal';
 import type { JobProgress } from '../../../engine/rpc/protocol';
-import { countedUnits, range, repoRoot, tempRoot } from './helpers';
+import { countedUnits, kindList, range, repoRoot, tempRoot } from './helpers';
 
 const tmp = tempRoot('ts-terminal-');
 after(() => tmp.remove());
@@ -129,11 +129,11 @@ describe('taxonomy-studio job', () => {
   test('bad usage exits 2 with the reason', async () => {
     const cases: [string[], string][] = [
       [['job', 'demo-count', 'n=5'], 'taxonomy-studio job: job needs --out <run-dir>'],
-      [['job', 'nope', '--out', 'x'], "taxonomy-studio job: unknown job kind 'nope' (the engine runs: demo-count)"],
+      [['job', 'nope', '--out', 'x'], `taxonomy-studio job: unknown job kind 'nope' (the engine runs: ${kindList})`],
       [['job', 'demo-count', 'n=x', '--out', 'x'], 'taxonomy-studio job: n: expected a whole number from 0 to 10000000, got "x"'],
       [['job', 'demo-count', 'n', '--out', 'x'], "taxonomy-studio job: expected name=value, got 'n'"],
       [['job', 'demo-count', '--args', '[1]', '--out', 'x'], 'taxonomy-studio job: --args must be a JSON object like {"n": 20}'],
-      [['job', '--out', 'x'], 'taxonomy-studio job: job needs a kind (demo-count), or --resume to continue a run'],
+      [['job', '--out', 'x'], `taxonomy-studio job: job needs a kind (${kindList}), or --resume to continue a run`],
       [['job', '--resume', '--out', 'empty'], 'taxonomy-studio job: nothing to resume in empty (no job.json there); give the job kind to start a new run'],
     ];
     for (const [args, first] of cases) {

@@ -22,7 +22,7 @@ import {
   type JobProgressParams,
 } from '../../../engine/rpc/protocol';
 import { serveJobs } from '../../../engine/rpc/server';
-import { countedUnits, range, repoRoot, tempRoot } from '../jobs/helpers';
+import { countedUnits, kindList, range, repoRoot, tempRoot } from '../jobs/helpers';
 
 const tmp = tempRoot('ts-rpc-');
 after(() => tmp.remove());
@@ -109,7 +109,7 @@ describe('the server over in-memory streams', () => {
     const { client, close, server } = inMemory();
     const send = client.connection;
     const runDir = tmp.next();
-    await rejectsWith(send.sendRequest(JobStartRequest, { kind: 'nope', runDir }), JobErrorCodes.UnknownJobKind, "unknown job kind 'nope' (the engine runs: demo-count)");
+    await rejectsWith(send.sendRequest(JobStartRequest, { kind: 'nope', runDir }), JobErrorCodes.UnknownJobKind, `unknown job kind 'nope' (the engine runs: ${kindList})`);
     await rejectsWith(send.sendRequest(JobStartRequest, { kind: 'demo-count', args: { n: -1 }, runDir }), JobErrorCodes.InvalidJobArgs, 'n: expected a whole number from 0 to 10000000, got -1');
     await send.sendRequest(JobStartRequest, { kind: 'demo-count', args: { n: 1 }, settings: { delayMs: 0 }, runDir });
     await client.done();
