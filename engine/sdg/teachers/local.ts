@@ -5,7 +5,7 @@
 // even from a model with random weights (strings are bounded by their maxLength; an answer cut at maxTokens is
 // still reported as invalid JSON by the same parser the remote teacher uses).
 import { stat } from 'node:fs/promises';
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
+import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { abortReason } from './clock';
 import { TeacherError } from './errors';
 import { parseJsonAnswer } from './jsonAnswer';
@@ -39,6 +39,7 @@ export class LocalTeacher implements Teacher {
   private readonly slots: Semaphore;
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   private disposed = false;
+  private readonly chatWrapper: ChatWrapper;
 
   private constructor(
     private readonly lib: NodeLlamaCpp,
@@ -50,6 +51,7 @@ export class LocalTeacher implements Teacher {
     this.description = modelPath;
     this.free = Array.from({ length: context.totalSequences }, () => context.getSequence());
     this.slots = new Semaphore(this.free.length);
+    this.chatWrapper = lib.resolveChatWrapper(model) ?? new lib.GeneralChatWrapper();
   }
 
   /** Loads the model and makes its context; throws TeacherError('model-load') saying what to do when it cannot. */
@@ -99,35 +101,42 @@ export class LocalTeacher implements Teacher {
     if (this.disposed) throw new TeacherError('request', `the teacher ${this.description} was disposed`);
     const started = Date.now();
     const grammar = options.jsonSchema ? await this.grammarFor(options.jsonSchema.schema) : undefined;
+    const prompt = this.promptTokens(messages);
+    if (prompt.length + options.maxTokens > this.context.contextSize) {
+      throw new TeacherError(
+        'request',
+        `${this.description}: the prompt (${prompt.length} tokens) and maxTokens (${options.maxTokens}) do not fit the context of ${this.context.contextSize} tokens; raise the context size or shorten the seeds`,
+      );
+    }
     const release = await this.slots.acquire(options.signal);
     const sequence = this.free.pop()!;
-    const session = new this.lib.LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false });
     try {
-      const system = messages.filter((m) => m.role === 'system').map((m) => m.content);
-      const turns = messages.filter((m) => m.role !== 'system');
-      const last = turns.at(-1);
-      if (!last || last.role !== 'user') throw new TeacherError('request', 'a chat for the local teacher must end with a user message');
-      // Earlier turns become the session's history, so the chat template renders the whole conversation.
-      session.setChatHistory([
-        ...(system.length ? [{ type: 'system' as const, text: system.join('\n\n') }] : []),
-        ...turns.slice(0, -1).map((m) => (m.role === 'user' ? { type: 'user' as const, text: m.content } : { type: 'model' as const, response: [m.content] })),
-      ]);
-      const before = { input: sequence.tokenMeter.usedInputTokens, output: sequence.tokenMeter.usedOutputTokens };
-      const result = await session.promptWithMeta(last.content, {
-        maxTokens: options.maxTokens,
+      // Straight on the sequence (no chat session): the per-token work stays in llama.cpp, so sequences batch well.
+      const generated: Token[] = [];
+      let finishReason = 'length';
+      const evaluation = sequence.evaluate(prompt, {
         temperature: options.temperature,
         ...(options.seed !== undefined ? { seed: options.seed } : {}),
-        ...(grammar ? { grammar } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...(grammar ? { grammarEvaluationState: new this.lib.LlamaGrammarEvaluationState({ model: this.model, grammar }) } : {}),
+        yieldEogToken: true,
       });
+      for await (const token of evaluation) {
+        if (options.signal?.aborted) break;
+        if (this.model.isEogToken(token)) {
+          finishReason = 'stop';
+          break;
+        }
+        generated.push(token);
+        if (generated.length >= options.maxTokens) break;
+      }
+      if (options.signal?.aborted) throw abortReason(options.signal);
       // Bytes that never formed a character (a model may sample half of a UTF-8 sequence) decode as U+FFFD; the
       // grammar counted them as nothing, so they would break the schema's maxLength. They carry no text: drop them.
-      const text = result.responseText.replace(/\uFFFD/g, '');
-      const finishReason = result.stopReason === 'maxTokens' ? 'length' : result.stopReason === 'abort' ? 'abort' : 'stop';
+      const text = this.model.detokenize(generated, false).replace(/\uFFFD/g, '');
       const chatResult: ChatResult = {
         text,
-        promptTokens: sequence.tokenMeter.usedInputTokens - before.input,
-        completionTokens: sequence.tokenMeter.usedOutputTokens - before.output,
+        promptTokens: prompt.length,
+        completionTokens: generated.length,
         ms: Date.now() - started,
         finishReason,
         endpoint: this.description,
@@ -140,12 +149,20 @@ export class LocalTeacher implements Teacher {
       if (err instanceof TeacherError) throw err;
       throw new TeacherError('request', `${this.description}: generation failed (${(err as Error).message})`, { cause: err });
     } finally {
-      session.dispose({ disposeSequence: false });
       // A fresh start for the next call: nothing of this conversation may leak into another.
       await sequence.clearHistory().catch(() => undefined);
       this.free.push(sequence);
       release();
     }
+  }
+
+  /** The conversation as the model's chat template renders it, with the reply opened. */
+  private promptTokens(messages: readonly ChatMessage[]): Token[] {
+    const chatHistory: ChatHistoryItem[] = messages.map((m) =>
+      m.role === 'system' ? { type: 'system', text: m.content } : m.role === 'user' ? { type: 'user', text: m.content } : { type: 'model', response: [m.content] },
+    );
+    chatHistory.push({ type: 'model', response: [] });
+    return this.chatWrapper.generateContextState({ chatHistory }).contextText.tokenize(this.model.tokenizer);
   }
 
   async health(): Promise<TeacherHealth> {
