@@ -1,11 +1,13 @@
 // `npm run bench [-- suite...] [--leaves=N] [--edits=N] [--quant-values=N] [--quant-types=Q4_K,...] [--quant-runs=N]
 // [--gguf-dtype=bf16|f16|f32] [--gguf-runs=N] [--gguf-threads=N] [--gguf-layers=N]
-// [--serve-tokens=N] [--serve-size=tiny|small] [--serve-threads=N] [--serve-gpu=auto|off]`:
+// [--serve-tokens=N] [--serve-size=tiny|small] [--serve-threads=N] [--serve-gpu=auto|off]
+// [--sdg-size=tiny|small] [--sdg-threads=N] [--sdg-gpu=auto|off] [--sdg-rounds=N]`:
 // runs the named suites (all when none) and prints tables.
 import { runCheckBench } from './checkBench';
 import { runGgufBench } from './ggufBench';
 import { runQuantBench } from './ggufQuantBench';
 import { runLspBench } from './lspBench';
+import { runSdgBench } from './sdgBench';
 import { runServeBench } from './serveBench';
 import { runTreeBench } from './treeBench';
 
@@ -17,6 +19,7 @@ const suites: Record<string, (args: string[]) => void | Promise<void>> = {
   tree: runTreeBench,
   quant: runQuantBench,
   gguf: runGgufBench,
+  sdg: runSdgBench,
   serve: runServeBench,
 };
 
