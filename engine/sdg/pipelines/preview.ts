@@ -2,6 +2,7 @@
 // sees in seconds what the seeds lead to (the CLI prints it, the editor shows it in a document).
 import { isTeacherError } from '../teachers/errors';
 import type { Teacher } from '../teachers/teacher';
+import { finishLeaf } from './finalize';
 import { LeafPlanError, planLeaf } from './plan';
 import { LeafSelectionError, selectLeaves } from './selectLeaves';
 import { openTeacher, type TeacherSettings } from './teacherSpec';
@@ -54,11 +55,17 @@ export async function previewLeaf(options: PreviewOptions): Promise<PreviewResul
     const units = Array.from({ length: options.count }, (_, i) => i);
     const results = await Promise.all(units.map((u) => runUnit(teacher!, plan, u, options.steps, options.signal)));
     const dropped: Record<string, number> = {};
-    const samples: PreviewSample[] = [];
-    results.forEach((r, unit) => {
-      if (r.dropped) dropped[r.dropped] = (dropped[r.dropped] ?? 0) + 1;
-      if (r.sample) samples.push({ unit, question: r.sample.question, answer: r.sample.answer, ...(r.sample.context ? { context: r.sample.context } : {}), ...(r.sample.document ? { document: r.sample.document } : {}) });
-    });
+    for (const r of results) if (r.dropped) dropped[r.dropped] = (dropped[r.dropped] ?? 0) + 1;
+    // The same dedup as a run, so the preview shows what a run would keep.
+    const finished = finishLeaf(plan, results.flatMap((r) => (r.sample ? [r.sample] : [])), { systemPrompt: '', seed: 0 });
+    for (const [reason, n] of Object.entries(finished.dropped)) dropped[reason] = (dropped[reason] ?? 0) + n;
+    const samples: PreviewSample[] = finished.kept.map((s) => ({
+      unit: s.unit,
+      question: s.question,
+      answer: s.answer,
+      ...(s.context ? { context: s.context } : {}),
+      ...(s.document ? { document: s.document } : {}),
+    }));
     return { leaf: plan.leaf, pipeline: plan.pipeline, tried: units.length, samples, dropped };
   } catch (err) {
     if (err instanceof LeafSelectionError || err instanceof LeafPlanError) return { problem: err.message };

@@ -131,4 +131,25 @@ describe('generate with a remote teacher', () => {
       rmSync(broken, { recursive: true, force: true });
     }
   });
+
+  test('--preview prints a handful of samples for one leaf, as JSON or markdown, writing no run folder', async () => {
+    const leaf = join(work.taxonomy, 'compositional_skills/writing/freeform/event_announcements');
+    const r = await cli(['generate', work.taxonomy, '--teacher', server.url, '--preview', leaf, '--count', '6', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const p = JSON.parse(r.stdout) as { leaf: string; pipeline: string; tried: number; samples: { unit: number; question: string; answer: string }[]; dropped: Record<string, number> };
+    assert.equal(p.leaf, 'compositional_skills/writing/freeform/event_announcements');
+    assert.equal(p.pipeline, 'freeform_skill');
+    assert.equal(p.tried, 6);
+    assert.equal(p.samples.length + Object.values(p.dropped).reduce((a, b) => a + b, 0), 6);
+    assert.ok(p.samples.length > 0);
+    for (const s of p.samples) assert.match(s.question, /^Question #\d+: /);
+    const md = await cli(['generate', work.taxonomy, '--teacher', server.url, '--preview', leaf, '--count', '6']);
+    assert.equal(md.code, 0, md.stderr);
+    assert.match(md.stdout, new RegExp(`^# Preview: compositional_skills/writing/freeform/event_announcements\n\nfreeform_skill: ${p.samples.length} of 6 tried passed the filters\.\n\n## Sample 1\n\n\\*\\*Question\\*\\*\n\n> Question #`));
+    const gone = await startOpenAIServer();
+    await gone.close();
+    const bad = await cli(['generate', work.taxonomy, '--teacher', gone.url, '--preview', leaf]);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr, `taxonomy-studio generate: teacher: no server at ${gone.url}: start it or check --teacher\n`);
+  });
 });
