@@ -26,6 +26,8 @@
 // belong to grid steps; the 32 after them take the events a value does not have, spread over many slots so the
 // additions do not queue up on one memory location, and with no data-dependent branch in the loop (mispredicted
 // branches, not arithmetic, would otherwise dominate it). Spare slots are never read, so never cleared.
+import { throwNonFinite } from './codec';
+import { writeF16 } from './f16';
 const GRID_SLOTS = 24; // nstep + 2 for nstep <= 22
 const SPARE = GRID_SLOTS;
 const ev = new Float64Array((GRID_SLOTS + 32) * 4);
@@ -241,6 +243,65 @@ export function fitSymmetricScale(x: Float32Array, off: number, n: number, nmax:
  * sub-blocks 0..3 the scale is the low 6 bits of byte j and the min the low 6 bits of byte j+4; for 4..7 the low
  * nibbles of scale and min share byte j+4, and their top two bits sit in the top bits of bytes j-4 and j.
  */
+const headScales = new Float64Array(8);
+const headMins = new Float64Array(8);
+/** d and dmin of the super-block the last encodeScaleMinHead wrote, as stored (rounded to f16). */
+export const head = new Float64Array(2);
+
+/**
+ * The head Q4_K and Q5_K share: fit (scale, min) to each 32-value sub-block of the 256 values at `x` with the
+ * weighted grid search (levels `nmax`, grid rmin/rdelta/nstep), quantize the scales and mins to 6 bits against the
+ * largest of each into `ls`/`lm`, and store d, dmin (f16) and the packed 6-bit pairs at bytes o..o+15. The caller
+ * then requantizes the values with head[0] (d) and head[1] (dmin).
+ */
+export function encodeScaleMinHead(
+  name: string,
+  src: Float32Array,
+  x: number,
+  dst: Uint8Array,
+  o: number,
+  nmax: number,
+  rmin: number,
+  rdelta: number,
+  nstep: number,
+  ls: Uint8Array,
+  lm: Uint8Array,
+): void {
+  let maxScale = 0;
+  let maxMin = 0;
+  for (let j = 0; j < 8; j++) {
+    const s = x + 32 * j;
+    let sumX2 = 0;
+    let lo = src[s];
+    let hi = lo;
+    let bad = 0;
+    for (let i = 0; i < 32; i++) {
+      const v = src[s + i];
+      bad += v - v;
+      sumX2 += v * v;
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    if (bad !== 0) throwNonFinite(name, src, s, 32);
+    fitScaleMin(src, s, sumX2, lo, hi, nmax, rmin, rdelta, nstep);
+    headScales[j] = fitted[0];
+    headMins[j] = fitted[1];
+    if (fitted[0] > maxScale) maxScale = fitted[0];
+    if (fitted[1] > maxMin) maxMin = fitted[1];
+  }
+  const invScale = maxScale > 0 ? 63 / maxScale : 0;
+  const invMin = maxMin > 0 ? 63 / maxMin : 0;
+  for (let j = 0; j < 8; j++) {
+    const a = Math.round(invScale * headScales[j]);
+    const m = Math.round(invMin * headMins[j]);
+    ls[j] = a < 0 ? 0 : a > 63 ? 63 : a;
+    lm[j] = m < 0 ? 0 : m > 63 ? 63 : m;
+  }
+  head[0] = writeF16(dst, o, maxScale / 63);
+  head[1] = writeF16(dst, o + 2, maxMin / 63);
+  packScalesMins(ls, lm, dst, o + 4);
+}
+
 export function packScalesMins(ls: Uint8Array, lm: Uint8Array, dst: Uint8Array, o: number): void {
   for (let j = 0; j < 4; j++) {
     dst[o + j] = ls[j] | ((ls[j + 4] >>> 4) << 6);

@@ -5,14 +5,12 @@
 // Sub-block j decodes as value = d * scale_j * q - dmin * min_j with q in 0..31.
 // Quantizing is Q4_K's procedure with 31 levels and the reference's grid for 5 bits (rmin -0.5, 16 steps).
 import { GgmlType } from '../ggmlTypes';
-import { type Codec, throwNonFinite } from './codec';
-import { readF16, writeF16 } from './f16';
-import { fitScaleMin, fitted, packScalesMins, unpackScalesMins } from './kquant';
+import type { Codec } from './codec';
+import { readF16 } from './f16';
+import { encodeScaleMinHead, head, unpackScalesMins } from './kquant';
 
 const QK = 256;
 const SIZE = 176;
-const scales = new Float64Array(8);
-const mins = new Float64Array(8);
 const ls = new Uint8Array(8);
 const lm = new Uint8Array(8);
 
@@ -25,39 +23,9 @@ export const q5_KCodec: Codec = {
     for (let b = 0; b < nBlocks; b++) {
       const x = srcOff + b * QK;
       const o = dstOff + b * SIZE;
-      let maxScale = 0;
-      let maxMin = 0;
-      for (let j = 0; j < 8; j++) {
-        const s = x + 32 * j;
-        let sumX2 = 0;
-        let lo = src[s];
-        let hi = lo;
-        let bad = 0;
-        for (let i = 0; i < 32; i++) {
-          const v = src[s + i];
-          bad += v - v;
-          sumX2 += v * v;
-          lo = v < lo ? v : lo;
-          hi = v > hi ? v : hi;
-        }
-        if (bad !== 0) throwNonFinite('Q5_K', src, s, 32);
-        fitScaleMin(src, s, sumX2, lo, hi, 31, -0.5, 0.1, 15);
-        scales[j] = fitted[0];
-        mins[j] = fitted[1];
-        if (fitted[0] > maxScale) maxScale = fitted[0];
-        if (fitted[1] > maxMin) maxMin = fitted[1];
-      }
-      const invScale = maxScale > 0 ? 63 / maxScale : 0;
-      const invMin = maxMin > 0 ? 63 / maxMin : 0;
-      for (let j = 0; j < 8; j++) {
-        const a = Math.round(invScale * scales[j]);
-        const m = Math.round(invMin * mins[j]);
-        ls[j] = a < 0 ? 0 : a > 63 ? 63 : a;
-        lm[j] = m < 0 ? 0 : m > 63 ? 63 : m;
-      }
-      const d = writeF16(dst, o, maxScale / 63);
-      const dmin = writeF16(dst, o + 2, maxMin / 63);
-      packScalesMins(ls, lm, dst, o + 4);
+      encodeScaleMinHead('Q5_K', src, x, dst, o, 31, -0.5, 0.1, 15, ls, lm);
+      const d = head[0];
+      const dmin = head[1];
       const qh = o + 16;
       dst.fill(0, qh, qh + 32);
       for (let g = 0; g < 4; g++) {
