@@ -47,3 +47,24 @@ export function throwNonFinite(typeName: string, src: Float32Array, off: number,
   }
   throw new Error(`internal: a non-finite value was reported in elements ${off}..${off + n} of a ${typeName} block but none was found`);
 }
+
+/**
+ * The value of largest magnitude among src[off..off+n), with its sign (the first such when two tie), as the
+ * Q4_0/Q5_0 references take their scale from; throws QuantizeError at the first NaN or infinity.
+ */
+export function signedMaxAbs(typeName: string, src: Float32Array, off: number, n: number): number {
+  let amax = 0;
+  let max = 0;
+  let bad = 0;
+  for (let j = 0; j < n; j++) {
+    const v = src[off + j];
+    bad += v - v;
+    const a = Math.abs(v);
+    if (a > amax) {
+      amax = a;
+      max = v;
+    }
+  }
+  if (bad !== 0) throwNonFinite(typeName, src, off, n);
+  return max;
+}

@@ -3,7 +3,7 @@
 // Quantizing follows ggml's reference: the value of largest magnitude (with its sign) maps to -8, so d = max / -8,
 // and q = min(15, trunc(x / d + 8.5)), in f32.
 import { GgmlType } from '../ggmlTypes';
-import { type Codec, throwNonFinite } from './codec';
+import { type Codec, signedMaxAbs } from './codec';
 import { readF16, writeF16 } from './f16';
 
 const QK = 32;
@@ -18,19 +18,7 @@ export const q4_0Codec: Codec = {
     for (let b = 0; b < nBlocks; b++) {
       const x = srcOff + b * QK;
       const o = dstOff + b * 18;
-      let amax = 0;
-      let max = 0;
-      let bad = 0;
-      for (let j = 0; j < QK; j++) {
-        const v = src[x + j];
-        bad += v - v;
-        const a = Math.abs(v);
-        if (a > amax) {
-          amax = a;
-          max = v;
-        }
-      }
-      if (bad !== 0) throwNonFinite('Q4_0', src, x, QK);
+      const max = signedMaxAbs('Q4_0', src, x, QK);
       const d = fround(max / -8);
       const id = d ? fround(1 / d) : 0;
       writeF16(dst, o, d);

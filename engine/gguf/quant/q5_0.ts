@@ -4,7 +4,7 @@
 // Quantizing follows ggml's reference: d = max / -16 (max = the value of largest magnitude, with its sign),
 // q = min(31, trunc(x / d + 16.5)), in f32.
 import { GgmlType } from '../ggmlTypes';
-import { type Codec, throwNonFinite } from './codec';
+import { type Codec, signedMaxAbs } from './codec';
 import { readF16, writeF16 } from './f16';
 
 const QK = 32;
@@ -19,19 +19,7 @@ export const q5_0Codec: Codec = {
     for (let b = 0; b < nBlocks; b++) {
       const x = srcOff + b * QK;
       const o = dstOff + b * 22;
-      let amax = 0;
-      let max = 0;
-      let bad = 0;
-      for (let j = 0; j < QK; j++) {
-        const v = src[x + j];
-        bad += v - v;
-        const a = Math.abs(v);
-        if (a > amax) {
-          amax = a;
-          max = v;
-        }
-      }
-      if (bad !== 0) throwNonFinite('Q5_0', src, x, QK);
+      const max = signedMaxAbs('Q5_0', src, x, QK);
       const d = fround(max / -16);
       const id = d ? fround(1 / d) : 0;
       writeF16(dst, o, d);
