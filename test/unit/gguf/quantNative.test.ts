@@ -10,6 +10,7 @@ import { GgmlType, ggmlTypeName } from '../../../engine/gguf/ggmlTypes';
 import { narrowF16, widenF16 } from '../../../engine/gguf/quant/f16';
 import { codecFor, convert, jsCodecs, QuantizeError, quantBackend } from '../../../engine/gguf/quant/index';
 import { loadNativeQuant, nativeDisabled, nativeStatus } from '../../../engine/gguf/quant/native';
+import { gaussian } from './gaussian';
 
 const addon = loadNativeQuant();
 const skip = addon ? false : `${nativeStatus()} (run npm run build:native; CI builds it)`;
@@ -20,26 +21,6 @@ after(() => {
 });
 
 const QUANTIZED = [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
-
-/** Seeded gaussian values (mulberry32 + Box-Muller). */
-function gaussian(n: number, seed: number, sigma = 1): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(uniform())) * sigma;
-    const a = 2 * Math.PI * uniform();
-    out[i] = r * Math.cos(a);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(a);
-  }
-  return out;
-}
 
 /** Encodes with the TypeScript codec and with the native one; fails naming the first block that differs. */
 function assertSameBytes(type: GgmlType, x: Float32Array, what: string): void {
