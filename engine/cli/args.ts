@@ -7,13 +7,15 @@ export interface OptionSpec {
   short?: string;
   /** For string options: the placeholder shown in help, e.g. "<dir>". */
   valueName?: string;
+  /** A string option that may be given several times; its value is every occurrence, in order. */
+  multiple?: boolean;
   description: string;
 }
 
 export type OptionTable = Record<string, OptionSpec>;
 
 export type OptionValues<T extends OptionTable> = {
-  [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string;
+  [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : T[K] extends { multiple: true } ? string[] : string;
 };
 
 export interface ParsedArgs<T extends OptionTable> {
@@ -30,8 +32,10 @@ export class UsageError extends Error {
 }
 
 export function parseArgs<T extends OptionTable>(argv: readonly string[], table: T): ParsedArgs<T> {
-  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = {};
-  for (const [name, spec] of Object.entries(table)) options[name] = spec.short ? { type: spec.type, short: spec.short } : { type: spec.type };
+  const options: Record<string, { type: 'boolean' | 'string'; short?: string; multiple?: boolean }> = {};
+  for (const [name, spec] of Object.entries(table)) {
+    options[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple && spec.type === 'string' ? { multiple: true } : {}) };
+  }
   try {
     const { values, positionals } = nodeParseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
     return { values: values as OptionValues<T>, positionals };
@@ -41,7 +45,8 @@ export function parseArgs<T extends OptionTable>(argv: readonly string[], table:
 }
 
 function usageMessage(err: Error & { code?: string }): string {
-  const quoted = /'(-[^' ]+)/.exec(err.message)?.[1];
+  // "Option '-a, --adapter <value>' argument missing": name the long form.
+  const quoted = /'(?:-\w, )?(-[^' ]+)/.exec(err.message)?.[1];
   switch (err.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${quoted ?? ''}`.trim();
@@ -55,7 +60,7 @@ function usageMessage(err: Error & { code?: string }): string {
 /** Help lines for an option table, aligned. */
 export function describeOptions(table: OptionTable): string {
   const rows = Object.entries(table).map(([name, spec]) => {
-    const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` ${spec.valueName ?? '<value>'}` : ''}`;
+    const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` ${spec.valueName ?? '<value>'}` : ''}${spec.multiple ? ' …' : ''}`;
     return [flag, spec.description] as const;
   });
   const width = Math.max(0, ...rows.map(([f]) => f.length));

@@ -1,4 +1,4 @@
-// `taxonomy-studio serve --model model.gguf [--adapter adapter.gguf[=name]]`: the model (and models with LoRA
+// `taxonomy-studio serve --model model.gguf [--adapter adapter.gguf[=name] …]`: the model (and models with LoRA
 // adapters) behind an OpenAI-compatible HTTP API until Ctrl+C.
 import { basename, resolve } from 'node:path';
 import { ServeError } from '../../serve/errors';
@@ -11,7 +11,7 @@ export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'Serve a GGUF model (and LoRA adapters) over an OpenAI-compatible HTTP API',
   usage:
-    'serve --model <model.gguf> [--adapter <adapter.gguf>[=<name>][,...]] [--host 127.0.0.1] [--port 8000] [--api-key-env <VAR>] [--parallel <n>] [--queue <n>] [--ctx-size <n>] [--gpu auto|off]',
+    'serve --model <model.gguf> [--adapter <adapter.gguf>[=<name>] …] [--host 127.0.0.1] [--port 8000] [--api-key-env <VAR>] [--parallel <n>] [--queue <n>] [--ctx-size <n>] [--gpu auto|off]',
   description: [
     'Loads the model once with node-llama-cpp and answers GET /v1/models, POST /v1/chat/completions (streaming over',
     'server-sent events or not), POST /v1/completions and GET /health, as OpenAI\'s API does, so any OpenAI client',
@@ -19,7 +19,7 @@ export const serveCommand = defineCommand({
     '',
     'The model is served as "base"; each --adapter (a GGUF LoRA adapter from export-adapter) is served on top of the',
     'same weights under its own id: the name after "=", or "tuned" for a single unnamed adapter (the file name for',
-    'several). Give several adapters separated by commas.',
+    'several). Repeat --adapter for several (a comma list in one --adapter works too).',
     '',
     'Each model id decodes up to --parallel requests together (default 4), each with --ctx-size tokens of prompt and',
     'completion (default the model\'s training context, at most 4096). Up to --queue more wait (default 32); past that',
@@ -33,7 +33,7 @@ export const serveCommand = defineCommand({
   ].join('\n'),
   options: {
     model: { type: 'string', short: 'm', valueName: '<file>', description: 'GGUF model file' },
-    adapter: { type: 'string', short: 'a', valueName: '<file>[=<name>][,...]', description: 'GGUF LoRA adapter(s) served as their own model id' },
+    adapter: { type: 'string', short: 'a', multiple: true, valueName: '<file>[=<name>]', description: 'GGUF LoRA adapter served as its own model id (repeatable)' },
     host: { type: 'string', valueName: '<address>', description: 'Address to bind (default 127.0.0.1)' },
     port: { type: 'string', short: 'p', valueName: '<n>', description: 'Port (default 8000; the next free one if taken; 0: any)' },
     'api-key-env': { type: 'string', valueName: '<VAR>', description: 'Environment variable holding the API key clients must send' },
@@ -110,10 +110,13 @@ export const serveCommand = defineCommand({
   },
 });
 
-/** "a.gguf=tuned,b.gguf" → adapter specs; an unnamed single adapter is "tuned", several are named by file. */
-export function parseAdapters(value: string | undefined, cwd: string): AdapterSpec[] {
-  if (!value) return [];
-  const parts = value.split(',').filter((p) => p.trim() !== '');
+/**
+ * Each --adapter ("a.gguf=tuned", or a comma list "a.gguf,b.gguf") → adapter specs; an unnamed single adapter is
+ * "tuned", several are named by file.
+ */
+export function parseAdapters(values: readonly string[] | string | undefined, cwd: string): AdapterSpec[] {
+  if (!values) return [];
+  const parts = (typeof values === 'string' ? [values] : values).flatMap((v) => v.split(',')).filter((p) => p.trim() !== '');
   return parts.map((part) => {
     const eq = part.lastIndexOf('=');
     const file = eq > 0 ? part.slice(0, eq) : part;
