@@ -19,7 +19,7 @@ import type { BpeModel } from './tokenizer/bpe';
 import { specialTokensMapJson, tokenizerConfigJson, tokenizerJson, type SpecialTokens } from './tokenizer/files';
 import { trainByteLevelBpe } from './tokenizer/train';
 
-export type FixtureSize = 'tiny' | 'small';
+export type FixtureSize = 'tiny' | 'small' | 'medium';
 export type FixtureDtype = 'F32' | 'F16' | 'BF16';
 
 export interface FixtureDims {
@@ -38,6 +38,9 @@ export interface FixtureDims {
  * tiny: loads and runs in milliseconds; rows of 64 suit the 32-element blocks of Q8_0/Q4_0 but not K-quants.
  * small: ~26M parameters; hidden 512 and intermediate 1536 are multiples of 256, so K-quants (Q4_K, Q5_K, Q6_K) apply
  * to every matrix. Both use grouped-query attention (two query heads per key/value head).
+ * medium: ~180M parameters (about 190 MB as Q8_0), far larger than a CPU's last-level cache, so decoding is bound by
+ * memory bandwidth as it is for real teachers and students; the batching benchmarks use it (small fits in cache, where
+ * one sequence is already compute-bound and parallel sequences have little to share). Four query heads per key/value head.
  */
 export const fixtureSizes: Readonly<Record<FixtureSize, Readonly<FixtureDims>>> = {
   tiny: {
@@ -55,6 +58,16 @@ export const fixtureSizes: Readonly<Record<FixtureSize, Readonly<FixtureDims>>> 
     intermediateSize: 1536,
     numHiddenLayers: 8,
     numAttentionHeads: 8,
+    numKeyValueHeads: 4,
+    vocabSize: 2048,
+    maxPositionEmbeddings: 4096,
+    tieWordEmbeddings: false,
+  },
+  medium: {
+    hiddenSize: 1024,
+    intermediateSize: 2816,
+    numHiddenLayers: 16,
+    numAttentionHeads: 16,
     numKeyValueHeads: 4,
     vocabSize: 2048,
     maxPositionEmbeddings: 4096,

@@ -14,7 +14,7 @@ const dtypes: Record<string, FixtureDtype> = { f32: 'F32', f16: 'F16', bf16: 'BF
 export const fixtureModelCommand = defineCommand({
   name: 'fixture-model',
   summary: 'Write a tiny random llama-family model folder (Hugging Face format) to try things on',
-  usage: 'fixture-model --out <dir> [--size tiny|small] [--seed <n>] [--arch llama|mistral|granite|qwen2] [--dtype f32|f16|bf16] [--corpus <dir>] [--force]',
+  usage: 'fixture-model --out <dir> [--size tiny|small|medium] [--seed <n>] [--arch llama|mistral|granite|qwen2] [--dtype f32|f16|bf16] [--corpus <dir>] [--force]',
   description: [
     'Writes a Hugging Face model folder: config.json, model.safetensors with seeded random weights, and a byte-level',
     "BPE tokenizer (tokenizer.json, tokenizer_config.json with a chat template) trained on the example taxonomy's text.",
@@ -29,7 +29,7 @@ export const fixtureModelCommand = defineCommand({
   ].join('\n'),
   options: {
     out: { type: 'string', short: 'o', valueName: '<dir>', description: 'Folder to write (must be empty or new unless --force)' },
-    size: { type: 'string', valueName: '<size>', description: 'tiny (default) or small' },
+    size: { type: 'string', valueName: '<size>', description: 'tiny (default), small or medium' },
     seed: { type: 'string', valueName: '<n>', description: 'Seed for the weights, 0 to 4294967295 (default 0)' },
     arch: { type: 'string', valueName: '<arch>', description: 'llama (default), mistral, granite or qwen2' },
     dtype: { type: 'string', valueName: '<dtype>', description: 'Weight type in model.safetensors: f32 (default), f16 or bf16' },
@@ -41,7 +41,10 @@ export const fixtureModelCommand = defineCommand({
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}' (the folder goes after --out)`);
     if (!values.out) throw new UsageError('fixture-model needs --out <dir>');
     const size = (values.size ?? 'tiny') as FixtureSize;
-    if (!(size in fixtureSizes)) throw new UsageError(`--size must be ${Object.keys(fixtureSizes).join(' or ')}, not '${values.size}'`);
+    if (!(size in fixtureSizes)) {
+      const names = Object.keys(fixtureSizes);
+      throw new UsageError(`--size must be ${names.slice(0, -1).join(', ')} or ${names.at(-1)}, not '${values.size}'`);
+    }
     const arch = (values.arch ?? 'llama') as ModelType;
     if (!fixtureArchitectures.includes(arch)) throw new UsageError(`--arch must be one of ${fixtureArchitectures.join(', ')}, not '${values.arch}'`);
     const dtype = dtypes[(values.dtype ?? 'f32').toLowerCase()];

@@ -190,6 +190,16 @@ describe('determinism and variants', () => {
     for (const t of tensors.filter((x) => x.shape.length === 2)) assert.equal(t.shape[1] % 256, 0, `${t.name} rows of ${t.shape[1]}`);
     assert.ok(tensors.some((t) => t.name === 'lm_head.weight'));
   });
+
+  test('medium: about 185M parameters (past a CPU cache as Q8_0), rows multiples of 256, four query heads per key/value head', async () => {
+    const { texts } = await exampleCorpus();
+    const config = fixtureConfig(fixtureSizes.medium, 'llama', fixtureTokenizer(texts, fixtureSizes.medium.vocabSize), 'F32');
+    const tensors = llamaFamilyTensors(config);
+    const params = tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+    assert.equal(params, 184_583_168);
+    assert.equal(config.numAttentionHeads / config.numKeyValueHeads, 4);
+    for (const t of tensors.filter((x) => x.shape.length === 2)) assert.equal(t.shape[1] % 256, 0, `${t.name} rows of ${t.shape[1]}`);
+  });
 });
 
 describe('writing safely', () => {
@@ -254,7 +264,7 @@ describe('taxonomy-studio fixture-model', () => {
 
   test('bad usage', async () => {
     for (const [args, message] of [
-      [['--size', 'huge', '--out', 'x'], "--size must be tiny or small, not 'huge'"],
+      [['--size', 'huge', '--out', 'x'], "--size must be tiny, small or medium, not 'huge'"],
       [['--arch', 'gemma', '--out', 'x'], "--arch must be one of llama, mistral, granite, qwen2, not 'gemma'"],
       [['--seed', '1.5', '--out', 'x'], "--seed must be an integer from 0 to 4294967295, not '1.5'"],
       [['--dtype', 'q4', '--out', 'x'], "--dtype must be f32, f16 or bf16, not 'q4'"],
