@@ -9,6 +9,7 @@ import type { ChatMessage, FinishReason, SamplingParams } from './api';
 import { ApiError, contextLengthExceeded, overloaded, ServeError, unknownModel } from './errors';
 import { QueueFullError, SequencePool } from './sequencePool';
 import { TextStream } from './textStream';
+import { contextThreads } from '../llama/threads';
 
 export interface AdapterSpec {
   /** The model id clients ask for, e.g. "tuned". */
@@ -32,7 +33,7 @@ export interface ModelHostOptions {
   contextSize?: number;
   /** 'auto': offload to a GPU when llama.cpp finds one (default); 'off': CPU only. */
   gpu?: 'auto' | 'off';
-  /** CPU threads per context (default: llama.cpp's choice, all cores). */
+  /** CPU threads per context (default on the CPU: one per physical core, see engine/llama/threads.ts). */
   threads?: number;
   /** Lines for the operator (loading, offload). */
   log?(line: string): void;
@@ -125,13 +126,14 @@ export class ModelHost {
     const slots: Slot[] = [];
     try {
       const contextSize = options.contextSize ?? Math.min(model.trainContextSize || 4096, 4096);
+      const threads = contextThreads(llama, options.threads || undefined);
       for (const spec of [{ id: baseId, path: undefined as string | undefined, scale: 1 }, ...adapters.map((a) => ({ id: a.id, path: a.path, scale: a.scale ?? 1 }))]) {
         let context: LlamaContext;
         try {
           context = await model.createContext({
             contextSize,
             sequences: parallel,
-            ...(options.threads ? { threads: options.threads } : {}),
+            ...(threads !== undefined ? { threads } : {}),
             ...(spec.path ? { lora: { adapters: [{ filePath: spec.path, scale: spec.scale }] } } : {}),
           });
         } catch (err) {

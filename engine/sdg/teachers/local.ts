@@ -6,6 +6,7 @@
 // still reported as invalid JSON by the same parser the remote teacher uses).
 import { stat } from 'node:fs/promises';
 import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
+import { contextThreads } from '../../llama/threads';
 import { abortReason } from './clock';
 import { TeacherError } from './errors';
 import { parseJsonAnswer } from './jsonAnswer';
@@ -18,7 +19,7 @@ export interface LocalTeacherOptions {
   parallel?: number;
   /** Tokens per sequence, prompt and answer (default the model's training context, at most 4096). */
   contextSize?: number;
-  /** CPU threads (default: llama.cpp's choice). */
+  /** CPU threads (default on the CPU: one per physical core, see engine/llama/threads.ts). */
   threads?: number;
   /** 'auto' offloads to a GPU when llama.cpp finds one (default); 'off' keeps to the CPU. */
   gpu?: 'auto' | 'off';
@@ -80,7 +81,8 @@ export class LocalTeacher implements Teacher {
     const contextSize = options.contextSize ?? Math.min(model.trainContextSize || 4096, 4096);
     let context: LlamaContext;
     try {
-      context = await model.createContext({ contextSize, sequences: parallel, ...(options.threads ? { threads: options.threads } : {}) });
+      const threads = contextThreads(llama, options.threads || undefined);
+      context = await model.createContext({ contextSize, sequences: parallel, ...(threads !== undefined ? { threads } : {}) });
     } catch (err) {
       await model.dispose();
       throw new TeacherError(
