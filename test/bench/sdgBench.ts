@@ -1,4 +1,4 @@
-// `npm run bench -- sdg [--sdg-size=tiny|small] [--sdg-threads=N] [--sdg-gpu=auto|off] [--sdg-rounds=N]`: the local
+// `npm run bench -- sdg [--sdg-size=tiny|small|medium] [--sdg-threads=N] [--sdg-gpu=auto|off] [--sdg-rounds=N]`: the local
 // teacher's batched decoding. One GGUF teacher (the small fixture model as Q8_0), one context with 32 sequences,
 // and the same SDG step (a question under the step's JSON-schema grammar) sent with 1, 4, 8, 16 and 32 calls at once
 // in the same run: aggregate generated tokens/s, samples (parsed answers) per minute, and the speed-up over one

@@ -1,4 +1,4 @@
-// `npm run bench -- serve [--serve-tokens=N] [--serve-size=tiny|small] [--serve-threads=N] [--serve-gpu=auto|off]`:
+// `npm run bench -- serve [--serve-tokens=N] [--serve-size=tiny|small|medium] [--serve-threads=N] [--serve-gpu=auto|off]`:
 // the model server's overhead and batching. Same run, same GGUF (the small fixture model as Q8_0), same context
 // settings:
 //   direct   node-llama-cpp called in this process: one sequence, greedy, EOS banned, N tokens
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { convertHfToGguf } from '../../engine/gguf/convert/index';
 import { writeFixtureModel, type FixtureSize } from '../../engine/hf/fixtureModel';
+import { contextThreads } from '../../engine/llama/threads';
 import { startServer } from '../../engine/serve/server';
 import { printTable, type Row } from './table';
 
@@ -94,7 +95,9 @@ async function directRuns(modelPath: string, tokens: number, contextSize: number
   const { getLlama, LlamaLogLevel, TokenBias } = await import('node-llama-cpp');
   const llama = await getLlama({ gpu: gpu === 'off' ? false : 'auto', build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false });
   const model = await llama.loadModel({ modelPath, ...(gpu === 'off' ? { gpuLayers: 0 } : {}) });
-  const context = await model.createContext({ contextSize, sequences: 1, ...(threads ? { threads } : {}) });
+  // The same thread count the server picks (engine/llama/threads.ts), so the two paths differ only by the server.
+  const contextThreadCount = contextThreads(llama, threads);
+  const context = await model.createContext({ contextSize, sequences: 1, ...(contextThreadCount !== undefined ? { threads: contextThreadCount } : {}) });
   try {
     const sequence = context.getSequence();
     const bias = new TokenBias(model.tokenizer);
