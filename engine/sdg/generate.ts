@@ -17,7 +17,7 @@
 import { onlyKnown, wholeNumber } from '../jobs/args';
 import { JobArgsError, JobFailure } from '../jobs/errors';
 import { defineJob, type JobContext } from '../jobs/job';
-import { dateSuffix, leafNodePath, runFileNames } from './datasets';
+import { dateSuffix, runFileNames } from './datasets';
 import type { LoadDocumentOptions } from './documents';
 import { writeMixedDatasets, type LeafFiles } from './mixer';
 import { finishLeaf, jsonlText } from './pipelines/finalize';
@@ -26,6 +26,7 @@ import { LeafSelectionError, selectLeaves } from './pipelines/selectLeaves';
 import { openTeacher, type TeacherSettings } from './pipelines/teacherSpec';
 import { callsPerUnit, defaultStepSettings, runUnit, type StagedSample, type StepSettings, type UnitResult } from './pipelines/units';
 import { countDrop, formatRunReport, newLeafReport, runTotals, type LeafReport, type RunReport, type TeacherUsage } from './report';
+import { reportFile, stagingFile } from './runLayout';
 import { isTeacherError } from './teachers/errors';
 import type { Teacher } from './teachers/teacher';
 
@@ -55,11 +56,7 @@ export interface GenerateSettings extends TeacherSettings {
   maxChars?: number;
 }
 
-export const reportFile = 'report.json';
-
-export function stagingFile(leaf: string): string {
-  return `staging/${leafNodePath(leaf)}.jsonl`;
-}
+export { reportFile, stagingFile } from './runLayout';
 
 export function unitKey(leaf: string, unit: number): string {
   return `${leaf}#${unit}`;
@@ -304,24 +301,50 @@ async function generateUnits(ctx: JobContext<GenerateArgs, GenerateSettings>, te
   await pool(rest, settings.parallel);
 }
 
-/** "estimate: 146 units left, about 2 min, ~120,000 teacher tokens (80,000 in, 40,000 out), from 4 units in 3.1 s". */
-export function estimateLine(calibration: readonly UnitResult[], seconds: number, rest: readonly Work[] | readonly { p: { plan: LeafPlan } }[]): string {
+/** What a calibration says about the rest of a run. */
+export interface EstimateFigures {
+  /** Units the estimate covers. */
+  units: number;
+  seconds: number;
+  tokensIn: number;
+  tokensOut: number;
+  /** Calibration units and how long they took. */
+  calibrationUnits: number;
+  calibrationSeconds: number;
+}
+
+/** Figures for `restCalls` teacher calls over `restUnits` units, from calibration units that took `seconds`. */
+export function estimateFigures(calibration: readonly UnitResult[], seconds: number, restUnits: number, restCalls: number): EstimateFigures {
   const n = Math.max(1, calibration.length);
   const usage = calibration.reduce((u, r) => ({ in: u.in + r.usage.promptTokens, out: u.out + r.usage.completionTokens, calls: u.calls + r.usage.calls + r.usage.failed }), { in: 0, out: 0, calls: 0 });
   const perCall = { in: usage.in / Math.max(1, usage.calls), out: usage.out / Math.max(1, usage.calls) };
+  return {
+    units: restUnits,
+    seconds: (seconds / n) * restUnits,
+    tokensIn: Math.round(perCall.in * restCalls),
+    tokensOut: Math.round(perCall.out * restCalls),
+    calibrationUnits: n,
+    calibrationSeconds: seconds,
+  };
+}
+
+/** "estimate: 146 units left, about 2 min, ~120,000 teacher tokens (80,000 in, 40,000 out), from 4 units in 3.1 s". */
+export function estimateLine(calibration: readonly UnitResult[], seconds: number, rest: readonly Work[] | readonly { p: { plan: LeafPlan } }[]): string {
   // Units dropped early make fewer calls; scale by the calls a full unit makes, the most the rest can cost.
   const calls = rest.reduce((c, w) => c + callsPerUnit(w.p.plan), 0);
-  const tokensIn = Math.round(perCall.in * calls);
-  const tokensOut = Math.round(perCall.out * calls);
-  const secondsLeft = (seconds / n) * rest.length;
+  return formatEstimate(estimateFigures(calibration, seconds, rest.length, calls));
+}
+
+export function formatEstimate(f: EstimateFigures): string {
   const fmt = (x: number) => x.toLocaleString('en-US');
+  const n = f.calibrationUnits;
   return (
-    `estimate: ${fmt(rest.length)} units left, about ${formatMinutes(secondsLeft)} and at most ~${fmt(tokensIn + tokensOut)} teacher tokens ` +
-    `(${fmt(tokensIn)} in, ${fmt(tokensOut)} out), from ${n} calibration unit${n === 1 ? '' : 's'} in ${seconds.toFixed(1)} s`
+    `estimate: ${fmt(f.units)} units left, about ${formatMinutes(f.seconds)} and at most ~${fmt(f.tokensIn + f.tokensOut)} teacher tokens ` +
+    `(${fmt(f.tokensIn)} in, ${fmt(f.tokensOut)} out), from ${n} calibration unit${n === 1 ? '' : 's'} in ${f.calibrationSeconds.toFixed(1)} s`
   );
 }
 
-function formatMinutes(seconds: number): string {
+export function formatMinutes(seconds: number): string {
   if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
   if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;

@@ -1,12 +1,16 @@
 // `taxonomy-studio generate TAXONOMY --teacher MODEL.gguf|URL --out RUN_DIR [...]`: synthetic training data for a
 // taxonomy, as the `generate` job (engine/sdg/generate.ts) run in this terminal; `--preview LEAF` instead prints a
-// handful of samples for one leaf, to tune its seeds before a long run.
+// handful of samples for one leaf, to tune its seeds before a long run; `--estimate` prints what a run would cost
+// (health check and calibration, nothing written); `--apply-review` applies an author's review.json to a finished run.
 import { resolve } from 'node:path';
 import { JobArgsError, RunDirError, UnknownJobKindError } from '../../jobs/errors';
 import { readRunRecord } from '../../jobs/runDir';
 import { runJobInTerminal } from '../../jobs/terminal';
 import { generateJob, stepSettingsFor, type GenerateArgs, type GenerateSettings } from '../../sdg/generate';
+import { applyReview, formatApplyReview } from '../../sdg/applyReview';
+import { estimateRun } from '../../sdg/pipelines/estimate';
 import { previewLeaf, formatPreviewMarkdown } from '../../sdg/pipelines/preview';
+import { ReviewError } from '../../sdg/review';
 import { UsageError } from '../args';
 import { defineCommand, type CliContext } from './command';
 
@@ -22,6 +26,8 @@ const options = {
   strict: { type: 'boolean', description: 'Fail when a selected leaf has errors, instead of skipping it' },
   preview: { type: 'string', valueName: '<leaf>', description: 'Print a handful of samples for one leaf (no run folder)' },
   count: { type: 'string', valueName: '<n>', description: 'With --preview: samples to try (default 5)' },
+  estimate: { type: 'boolean', description: 'Check the teacher, run the calibration units and print the estimate of the run (no run folder)' },
+  'apply-review': { type: 'boolean', description: "Apply the run's review.json (rejected and edited samples) to its mixed training files (with --out)" },
   json: { type: 'boolean', description: 'Print the outcome (or the preview) as JSON on stdout' },
   seed: { type: 'string', valueName: '<n>', description: 'Seed of the sampling and the mixing (default 42)' },
   'system-prompt': { type: 'string', valueName: '<text>', description: 'System prompt of the datasets' },
@@ -91,7 +97,9 @@ function givenSettings(values: Values): Record<string, unknown> {
 export const generateCommand = defineCommand({
   name: 'generate',
   summary: 'Generate synthetic training data for a taxonomy with a teacher model',
-  usage: 'generate <taxonomy> --teacher <model.gguf|url> --out <run-dir> [--leaf <path>] [--changed] [--per-seed <n>] [--parallel <n>] [--resume] [--strict] [--preview <leaf>]',
+  usage:
+    'generate <taxonomy> --teacher <model.gguf|url> --out <run-dir> [--leaf <path>] [--changed] [--per-seed <n>] [--parallel <n>] [--resume] [--strict] [--preview <leaf>] [--estimate]\n' +
+    '       generate --apply-review --out <run-dir>',
   description: [
     'Runs the LAB method\'s synthetic data generation over the taxonomy\'s leaves: freeform skills (new questions from',
     'the seeds, judged, answered, pairs judged), grounded skills (new contexts, questions about them, answers, judges)',
@@ -106,12 +114,18 @@ export const generateCommand = defineCommand({
     'command with --resume (or `generate --resume --out <run-dir>`, optionally with another --teacher or --parallel).',
     '',
     '--preview <leaf> tries --count units of one leaf and prints what passed the filters (markdown, or JSON with --json).',
+    '--estimate checks the teacher and runs the calibration units of the selected leaves, then prints the estimate of',
+    'the whole run (units, teacher tokens, time) without writing anything, for a person to decide before starting.',
+    '--apply-review --out <run-dir> applies the review.json an author wrote for a finished run (rejected samples left',
+    'out, edited ones changed): reviewed/ copies of the leaf datasets, and the mixed training files made from them.',
     '',
     'Exit status: 0 done, 1 failed (finished work kept), 2 bad usage, 130 cancelled.',
   ].join('\n'),
   options,
   async run({ values, positionals }, ctx) {
     if (values.preview !== undefined) return preview(values, positionals, ctx);
+    if (values.estimate) return estimate(values, positionals, ctx);
+    if (values['apply-review']) return applyReviewCommand(values, ctx);
     if (!values.out) throw new UsageError('generate needs --out <run-dir> (or --preview <leaf>)');
     const runDir = resolve(ctx.cwd, values.out);
     let args: GenerateArgs | undefined;
@@ -174,6 +188,56 @@ async function preview(values: Values, positionals: string[], ctx: CliContext): 
   const result = await previewLeaf({ taxonomy: args.taxonomy, leaf: args.leaves[0], count, settings, steps: stepSettingsFor(args, settings), signal: ctx.signal, cwd: ctx.cwd, env: ctx.env });
   if ('problem' in result) return fail(ctx, result.problem);
   ctx.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatPreviewMarkdown(result));
+  return 0;
+}
+
+async function estimate(values: Values, positionals: string[], ctx: CliContext): Promise<number> {
+  if (!values.teacher) throw new UsageError('generate --estimate needs --teacher <model.gguf|url>');
+  let args: GenerateArgs | undefined;
+  let settings: GenerateSettings;
+  try {
+    args = buildArgs(values, positionals, ctx.cwd);
+    settings = generateJob.parseSettings(givenSettings(values));
+  } catch (err) {
+    if (err instanceof JobArgsError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (!args) throw new UsageError('generate --estimate needs the taxonomy folder');
+  const result = await estimateRun({
+    taxonomy: args.taxonomy,
+    leaves: args.leaves,
+    changed: args.changed,
+    ...(args.gitBase ? { gitBase: args.gitBase } : {}),
+    perSeed: args.perSeed,
+    settings,
+    steps: stepSettingsFor(args, settings),
+    signal: ctx.signal,
+    cwd: ctx.cwd,
+    env: ctx.env,
+  });
+  if ('problem' in result) return fail(ctx, result.problem);
+  if (values.json) ctx.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    const lines = [`teacher ${result.teacher}: ${result.model || 'model'} answers${result.contextSize ? `, context ${result.contextSize} tokens` : ''}`];
+    for (const w of result.warnings) lines.push(`warning: ${w}`);
+    lines.push(`${result.leaves.length} leaves, ${result.units.toLocaleString('en-US')} units`);
+    for (const s of result.skipped) lines.push(`skipped ${s.leaf}: ${s.reason}`);
+    lines.push(result.line);
+    ctx.stdout(`${lines.join('\n')}\n`);
+  }
+  return 0;
+}
+
+async function applyReviewCommand(values: Values, ctx: CliContext): Promise<number> {
+  if (!values.out) throw new UsageError('generate --apply-review needs --out <run-dir>');
+  let summary;
+  try {
+    summary = await applyReview(resolve(ctx.cwd, values.out));
+  } catch (err) {
+    if (err instanceof ReviewError || err instanceof RunDirError || err instanceof JobArgsError) return fail(ctx, err.message);
+    throw err;
+  }
+  ctx.stdout(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatApplyReview(summary)}\n`);
   return 0;
 }
 
