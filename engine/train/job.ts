@@ -44,7 +44,7 @@ export const trainJob = defineJob({
   description:
     'train fine-tunes a LoRA adapter (args: model, a Hugging Face folder; data, a messages JSONL file or a run folder ' +
     'from generate) into the run folder: adapter/, checkpoints/, loss.csv, train.json. Settings: rank, alpha, targets, ' +
-    'qlora, epochs, lr, batchTokens, maxSeqLen, accumulate, packing, evalFraction, checkpointEvery, seed, strict, ' +
+    'dropout, qlora, epochs, lr, batchTokens, maxSeqLen, accumulate, packing, evalFraction, checkpointEvery, seed, strict, ' +
     'maxMemory (bytes). A resumed run continues from the newest checkpoint.',
   unit: 'steps',
   parseArgs(raw): TrainJobArgs {
@@ -52,7 +52,7 @@ export const trainJob = defineJob({
     return { model: text(raw, 'model'), data: text(raw, 'data') };
   },
   parseSettings(raw): TrainJobSettings {
-    const known = ['rank', 'alpha', 'targets', 'qlora', 'epochs', 'lr', 'batchTokens', 'maxSeqLen', 'accumulate', 'packing', 'evalFraction', 'checkpointEvery', 'seed', 'strict', 'maxMemory'];
+    const known = ['rank', 'alpha', 'dropout', 'targets', 'qlora', 'epochs', 'lr', 'batchTokens', 'maxSeqLen', 'accumulate', 'packing', 'evalFraction', 'checkpointEvery', 'seed', 'strict', 'maxMemory'];
     onlyKnown(raw, known, 'settings');
     const targets = raw.targets ?? [...loraTargetNames];
     if (!Array.isArray(targets) || targets.length === 0 || !targets.every((t) => (loraTargetNames as readonly unknown[]).includes(t))) {
@@ -63,6 +63,7 @@ export const trainJob = defineJob({
       ...d,
       rank: wholeNumber(raw, 'rank', { min: 1 }) ?? d.rank,
       alpha: number(raw, 'alpha', d.alpha),
+      dropout: number(raw, 'dropout', d.dropout),
       targets: targets as LoraTargetName[],
       qlora: raw.qlora === true,
       epochs: wholeNumber(raw, 'epochs', { min: 1 }) ?? d.epochs,
@@ -75,6 +76,7 @@ export const trainJob = defineJob({
       seed: wholeNumber(raw, 'seed') ?? d.seed,
       ...(raw.checkpointEvery !== undefined ? { checkpointEvery: wholeNumber(raw, 'checkpointEvery', { min: 1 }) } : {}),
     };
+    if (run.dropout >= 1) throw new JobArgsError(`dropout: expected a probability below 1, got ${run.dropout}`);
     if (run.evalFraction >= 1) throw new JobArgsError(`evalFraction: expected a number below 1, got ${run.evalFraction}`);
     return { run, strict: raw.strict === true, maxMemory: wholeNumber(raw, 'maxMemory', { min: 1 }) };
   },

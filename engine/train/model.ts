@@ -7,12 +7,15 @@ import { validateConfig } from '../model/config';
 import { requireTensor, type LinearModule, type WeightSource } from '../model/weights';
 import { buildLogits, buildLoss } from './graphs/head';
 import { buildLayerBackward, buildLayerForward, type LayerSpec, type ModuleLora } from './graphs/layer';
+import { checkDropout } from './dropout';
 import type { LoraWeights } from './lora';
 import { GraphSession, type SessionOptions } from './onnx/session';
 
 export interface TrainModelOptions extends SessionOptions {
   /** Builds the frozen base of each linear (QLoRA passes a 4-bit one). */
   baseLinear?: LayerSpec['baseLinear'];
+  /** LoRA dropout probability during training (default 0: the graphs have no dropout inputs). */
+  loraDropout?: number;
 }
 
 export interface LayerSessions {
@@ -25,6 +28,8 @@ export interface LayerSessions {
 export class TrainModel {
   private logitsSession: Promise<GraphSession> | undefined;
   private disposed = false;
+  /** LoRA dropout probability the graphs were built for (0: none). */
+  readonly dropout: number;
 
   private constructor(
     readonly config: ModelConfig,
@@ -33,17 +38,20 @@ export class TrainModel {
     readonly layers: readonly LayerSessions[],
     readonly loss: GraphSession,
     private readonly options: TrainModelOptions,
-  ) {}
+  ) {
+    this.dropout = options.loraDropout ?? 0;
+  }
 
   /** Builds and loads every layer's graphs for LoRA shaped as `lora` (its values may change freely later). */
   static async build(config: ModelConfig, weights: WeightSource, lora: LoraWeights, options: TrainModelOptions = {}): Promise<TrainModel> {
     validateConfig(config);
+    checkDropout(options.loraDropout ?? 0);
     const embedTable = requireTensor(weights, 'model.embed_tokens.weight', [config.vocab, config.hidden]);
     const layers: LayerSessions[] = [];
     try {
       for (let layer = 0; layer < config.layers; layer++) {
         const loraMap = new Map<LinearModule, ModuleLora>(lora.ofLayer(layer).map((m) => [m.module, { rank: m.rank, scale: m.scale }]));
-        const spec: LayerSpec = { config, layer, weights, lora: loraMap, baseLinear: options.baseLinear };
+        const spec: LayerSpec = { config, layer, weights, lora: loraMap, baseLinear: options.baseLinear, dropout: (options.loraDropout ?? 0) > 0 };
         const forward = await GraphSession.create(`layer ${layer} forward`, buildLayerForward(spec), options);
         const backward = await GraphSession.create(`layer ${layer} backward`, buildLayerBackward(spec), options).catch(async (err) => {
           await forward.dispose();

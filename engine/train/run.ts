@@ -141,7 +141,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
 
   const reader = await openModelWeights(o.modelDir);
   const weights = await loadWeightSource(reader).finally(() => reader.close());
-  const model = await TrainModel.build(config, weights, lora, st.qlora ? { baseLinear: qloraLinear } : {});
+  const model = await TrainModel.build(config, weights, lora, { ...(st.qlora ? { baseLinear: qloraLinear } : {}), loraDropout: st.dropout });
   let result: TrainResult;
   try {
     result = await train({ model, lora, phases, heldOut, padId, settings: trainer, outDir: o.outDir, resume: o.resume, fingerprint, signal: o.signal, events, step: o.step });
@@ -150,7 +150,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   }
 
   const adapterDir = join(o.outDir, adapterFolder);
-  await savePeftAdapter(adapterDir, lora, { baseModel: o.modelDir });
+  await savePeftAdapter(adapterDir, lora, { baseModel: o.modelDir, dropout: st.dropout });
   const summary = {
     model: o.modelDir,
     data: files.map((f) => ({ phase: f.phase, file: f.file, sha256: dataHashes[basename(f.file)] })),

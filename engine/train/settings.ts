@@ -5,6 +5,8 @@ import type { OverlongPolicy } from './data';
 export interface RunSettings {
   rank: number;
   alpha: number;
+  /** LoRA dropout probability on each adapted module's input while training (PEFT's lora_dropout). */
+  dropout: number;
   targets: readonly LoraTargetName[];
   qlora: boolean;
   epochs: number;
@@ -29,6 +31,7 @@ export interface RunSettings {
 export const defaultRunSettings: RunSettings = {
   rank: 8,
   alpha: 16,
+  dropout: 0,
   targets: loraTargetNames,
   qlora: false,
   epochs: 1,

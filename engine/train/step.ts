@@ -2,10 +2,11 @@
 // keeps only each layer's input; the head gives the loss and the gradient of the final hidden state; the backward
 // walks the layers in reverse, each backward graph recomputing its layer's forward from the kept input.
 
-import type * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import { attentionMask, checkBatch, embed, lossInputs, ropeTables, type Batch } from './batch';
 import { headIo } from './graphs/head';
 import { layerIo, loraIoNames } from './graphs/layer';
+import { dropoutMask, type DropoutDraw } from './dropout';
 import type { LoraGrad, LoraWeights } from './lora';
 import type { TrainModel } from './model';
 import { dataOf, f32, i64, type Feeds } from './onnx/session';
@@ -22,9 +23,12 @@ export interface StepResult {
 export interface StepOptions {
   /** Divide the summed token losses by this instead of the batch's token count (gradient accumulation). */
   normalizer?: number;
+  /** Draw LoRA dropout masks from here (training); without it dropout is off (evaluation). */
+  dropout?: DropoutDraw;
 }
 
 interface Shared {
+  rows: number;
   hiddenDims: number[];
   cos: ort.Tensor;
   sin: ort.Tensor;
@@ -36,6 +40,7 @@ function sharedInputs(model: TrainModel, batch: Batch): Shared {
   const { cos, sin } = ropeTables(c, batch);
   const ropeDims = [batch.batch, batch.seq, 1, c.headDim];
   return {
+    rows: batch.batch * batch.seq,
     hiddenDims: [batch.batch, batch.seq, c.hidden],
     cos: f32(cos, ropeDims),
     sin: f32(sin, ropeDims),
@@ -43,7 +48,10 @@ function sharedInputs(model: TrainModel, batch: Batch): Shared {
   };
 }
 
-function layerFeeds(model: TrainModel, lora: LoraWeights, layer: number, hidden: Float32Array, s: Shared): Feeds {
+const keepAll = new ort.Tensor('bool', new Uint8Array([1]), [1, 1]);
+const scaleOne = new ort.Tensor('float32', new Float32Array([1]), []);
+
+function layerFeeds(model: TrainModel, lora: LoraWeights, layer: number, hidden: Float32Array, s: Shared, draw?: DropoutDraw): Feeds {
   const feeds: Feeds = { [layerIo.hidden]: f32(hidden, s.hiddenDims), [layerIo.cos]: s.cos, [layerIo.sin]: s.sin, [layerIo.mask]: s.mask };
   const built = model.layers[layer].lora;
   const given = lora.ofLayer(layer);
@@ -54,17 +62,21 @@ function layerFeeds(model: TrainModel, lora: LoraWeights, layer: number, hidden:
     const io = loraIoNames(m.module);
     feeds[io.a] = f32(m.a, [m.rank, m.inDim]);
     feeds[io.b] = f32(m.b, [m.outDim, m.rank]);
+    if (model.dropout > 0) {
+      feeds[io.mask] = draw ? new ort.Tensor('bool', dropoutMask(draw, m.name, s.rows, m.inDim, model.dropout), [s.rows, m.inDim]) : keepAll;
+    }
   }
+  if (model.dropout > 0 && given.length) feeds[layerIo.dropoutScale] = draw ? f32(new Float32Array([1 / (1 - model.dropout)]), []) : scaleOne;
   return feeds;
 }
 
 /** Runs the layers forward; returns each layer's input and the final hidden state. */
-async function forwardLayers(model: TrainModel, lora: LoraWeights, batch: Batch, s: Shared): Promise<{ inputs: Float32Array[]; last: Float32Array }> {
+async function forwardLayers(model: TrainModel, lora: LoraWeights, batch: Batch, s: Shared, draw?: DropoutDraw): Promise<{ inputs: Float32Array[]; last: Float32Array }> {
   let h = embed(model.config, model.embedTable, batch);
   const inputs: Float32Array[] = [];
   for (let l = 0; l < model.layers.length; l++) {
     inputs.push(h);
-    h = dataOf(await model.layers[l].forward.run(layerFeeds(model, lora, l, h, s)), layerIo.out);
+    h = dataOf(await model.layers[l].forward.run(layerFeeds(model, lora, l, h, s, draw)), layerIo.out);
   }
   return { inputs, last: h };
 }
@@ -73,7 +85,7 @@ async function forwardLayers(model: TrainModel, lora: LoraWeights, batch: Batch,
 export async function forwardBackward(model: TrainModel, lora: LoraWeights, batch: Batch, opts: StepOptions = {}): Promise<StepResult> {
   checkBatch(model.config, batch);
   const s = sharedInputs(model, batch);
-  const { inputs, last } = await forwardLayers(model, lora, batch, s);
+  const { inputs, last } = await forwardLayers(model, lora, batch, s, opts.dropout);
   const { targets, weights, count } = lossInputs(batch, opts.normalizer);
   const head = await model.loss.run({
     [headIo.hidden]: f32(last, s.hiddenDims),
@@ -84,7 +96,8 @@ export async function forwardBackward(model: TrainModel, lora: LoraWeights, batc
   let grad = dataOf(head, headIo.gradHidden);
   const grads = new Map<string, LoraGrad>();
   for (let l = model.layers.length - 1; l >= 0; l--) {
-    const feeds = layerFeeds(model, lora, l, inputs[l], s);
+    // The same draw as the forward: the recompute sees the same masks.
+    const feeds = layerFeeds(model, lora, l, inputs[l], s, opts.dropout);
     feeds[layerIo.gradOut] = f32(grad, s.hiddenDims);
     const out = await model.layers[l].backward.run(feeds);
     grad = dataOf(out, layerIo.gradHidden);

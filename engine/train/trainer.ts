@@ -16,6 +16,7 @@ import {
   type DataPosition,
 } from './checkpoint';
 import { batchOf, planEpoch, rngFor, trainedTargets, type BatchPlan, type Sample } from './data';
+import { dropoutKey } from './dropout';
 import type { LoraGrad, LoraWeights } from './lora';
 import type { TrainModel } from './model';
 import { AdamW, clipGradients, gradientNorm, learningRate } from './optim';
@@ -239,7 +240,8 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
         const grads = new Map<string, LoraGrad>();
         let loss = 0;
         for (let k = 0; k < batches.length; k++) {
-          const r = await step(model, lora, batches[k], { normalizer });
+          // Dropout masks are keyed by the micro-batch's place in the run, so a resumed run draws the same ones.
+          const r = await step(model, lora, batches[k], { normalizer, dropout: { seed: s.seed, key: dropoutKey(p, e, b + k) } });
           const norm = Number.isFinite(r.loss) ? gradientNorm(r.grads) : NaN;
           if (!Number.isFinite(r.loss) || !Number.isFinite(norm)) {
             const sources = group[k].flat().map((i) => phase.samples[i].source);

@@ -61,6 +61,7 @@ export const trainCommand = defineCommand({
     qlora: { type: 'boolean', description: 'Hold the frozen base in 4 bits (blockwise, 32 per block)' },
     rank: { type: 'string', short: 'r', valueName: '<n>', description: `LoRA rank (default ${defaultRunSettings.rank})` },
     alpha: { type: 'string', valueName: '<n>', description: `LoRA alpha; the update is scaled by alpha/rank (default ${defaultRunSettings.alpha})` },
+    dropout: { type: 'string', valueName: '<p>', description: `LoRA dropout on each adapted module's input while training (default ${defaultRunSettings.dropout})` },
     targets: { type: 'string', valueName: '<list>', description: `Comma-separated modules to adapt (default all: ${loraTargetNames.join(',')})` },
     epochs: { type: 'string', short: 'e', valueName: '<n>', description: `Epochs per phase (default ${defaultRunSettings.epochs})` },
     lr: { type: 'string', valueName: '<x>', description: `Peak learning rate (default ${defaultRunSettings.lr})` },
@@ -89,6 +90,7 @@ export const trainCommand = defineCommand({
       ...defaultRunSettings,
       rank: wholeNumber('rank', values.rank, defaultRunSettings.rank),
       alpha: positive('alpha', values.alpha, defaultRunSettings.alpha),
+      dropout: positive('dropout', values.dropout, defaultRunSettings.dropout, true),
       targets: targets as LoraTargetName[],
       qlora: values.qlora === true,
       epochs: wholeNumber('epochs', values.epochs, defaultRunSettings.epochs),
@@ -102,6 +104,7 @@ export const trainCommand = defineCommand({
       seed: wholeNumber('seed', values.seed, defaultRunSettings.seed, 0),
       ...(values['checkpoint-every'] ? { checkpointEvery: wholeNumber('checkpoint-every', values['checkpoint-every'], 0) } : {}),
     };
+    if (settings.dropout >= 1) throw new UsageError(`--dropout must be below 1, not ${settings.dropout}`);
     if (settings.evalFraction >= 1) throw new UsageError(`--eval-fraction must be below 1, not ${settings.evalFraction}`);
     const maxMemory = values['max-memory'] !== undefined ? parseMemory(values['max-memory']) : undefined;
     const modelDir = await existingFolder(ctx, values.model, 'the base model folder (--model)');

@@ -34,14 +34,16 @@ export interface LayerSpec {
   weights: WeightSource;
   /** Adapted modules of this layer. */
   lora: ReadonlyMap<LinearModule, ModuleLora>;
+  /** LoRA dropout inputs: a keep mask per adapted module and the keep scale (the trainer feeds them). */
+  dropout?: boolean;
   /** Builds the frozen base of a linear (default: float32 initializers). */
   baseLinear?: (g: GraphBuilder, name: string, w: Float32Array, outDim: number, inDim: number, bias?: Float32Array) => BaseLinear;
 }
 
 /** Graph input / output names of a layer's LoRA matrices and their gradients. */
-export function loraIoNames(module: LinearModule): { a: string; b: string; dA: string; dB: string } {
+export function loraIoNames(module: LinearModule): { a: string; b: string; dA: string; dB: string; mask: string } {
   const short = module.slice(module.indexOf('.') + 1);
-  return { a: `${short}.lora_A`, b: `${short}.lora_B`, dA: `${short}.lora_A.grad`, dB: `${short}.lora_B.grad` };
+  return { a: `${short}.lora_A`, b: `${short}.lora_B`, dA: `${short}.lora_A.grad`, dB: `${short}.lora_B.grad`, mask: `${short}.lora_dropout_mask` };
 }
 
 export const layerIo = {
@@ -52,6 +54,8 @@ export const layerIo = {
   out: 'out',
   gradOut: 'grad_out',
   gradHidden: 'grad_hidden',
+  /** Scalar 1/(1 − p) of LoRA dropout (1 when evaluating). */
+  dropoutScale: 'lora_dropout_scale',
 } as const;
 
 interface ForwardValues {
@@ -95,6 +99,7 @@ function declare(spec: LayerSpec, name: string): LayerParts {
   const make = spec.baseLinear ?? denseLinear;
   const bases = {} as Record<LinearModule, BaseLinear>;
   const loras: Partial<Record<LinearModule, LoraPair>> = {};
+  const keepScale = spec.dropout && spec.lora.size ? g.input(layerIo.dropoutScale, 'FLOAT', []) : undefined;
   for (const m of linearModules) {
     const [outDim, inDim] = linearShape(c, m);
     const w = requireTensor(weights, layerTensor(layer, `${m}.weight`), [outDim, inDim]);
@@ -104,6 +109,8 @@ function declare(spec: LayerSpec, name: string): LayerParts {
     if (l) {
       const io = loraIoNames(m);
       loras[m] = { a: g.input(io.a, 'FLOAT', [l.rank, inDim]), b: g.input(io.b, 'FLOAT', [outDim, l.rank]), scale: l.scale };
+      // The mask is [N, in] when training and [1, 1] (broadcast keep-all) when evaluating.
+      if (keepScale) loras[m].dropout = { mask: g.input(io.mask, 'BOOL', [`${io.mask}_rows`, `${io.mask}_cols`]), keepScale };
     }
   }
   const wIn = g.initializer('input_layernorm.weight', requireTensor(weights, layerTensor(layer, 'input_layernorm.weight'), [hidden]), [hidden]);

@@ -36,29 +36,40 @@ export function denseLinear(g: GraphBuilder, name: string, w: Float32Array, outD
   };
 }
 
-/** Graph names of a LoRA pair: inputs A [r, in] and B [out, r], scale alpha / r. */
+/** Graph names of a LoRA pair: inputs A [r, in] and B [out, r], scale alpha / r, and its dropout inputs if any. */
 export interface LoraPair {
   a: string;
   b: string;
   scale: number;
+  /** Dropout: a bool keep mask [N, in] (or [1, 1] to keep all) and the scalar 1/(1 − p) (1 when off). */
+  dropout?: { mask: string; keepScale: string };
 }
 
 export interface LinearValues {
   y: string;
   /** x Aᵀ, kept for dB. */
   u?: string;
+  /** The LoRA path's input: x after dropout (x itself without dropout). */
+  xd?: string;
 }
 
-/** y = base(x) + scale · (x Aᵀ) Bᵀ. */
+/** Dropout on the LoRA input: where(mask, x, 0) / (1 − p). */
+export function loraInput(g: GraphBuilder, x: string, lora: LoraPair): string {
+  if (!lora.dropout) return x;
+  return g.op('Mul', [g.op('Where', [lora.dropout.mask, x, g.constF(0)]), lora.dropout.keepScale]);
+}
+
+/** y = base(x) + scale · (dropout(x) Aᵀ) Bᵀ. */
 export function linearForward(g: GraphBuilder, base: BaseLinear, x: string, lora?: LoraPair): LinearValues {
   const y0 = base.forward(g, x);
   if (!lora) return { y: y0 };
-  const u = g.op('Gemm', [x, lora.a], { transB: attr.int(1) });
+  const xd = loraInput(g, x, lora);
+  const u = g.op('Gemm', [xd, lora.a], { transB: attr.int(1) });
   const y = g.op('Gemm', [u, lora.b, y0], { transB: attr.int(1), alpha: attr.float(lora.scale), beta: attr.float(1) });
-  return { y, u };
+  return { y, u, xd };
 }
 
-/** dx of a linear layer and, with LoRA, dA = (s · dy B)ᵀ x and dB = s · dyᵀ (x Aᵀ). */
+/** dx of a linear layer and, with LoRA, dA = (s · dy B)ᵀ x̃ and dB = s · dyᵀ (x̃ Aᵀ), x̃ = dropout(x). */
 export function linearBackward(
   g: GraphBuilder,
   base: BaseLinear,
@@ -72,8 +83,9 @@ export function linearBackward(
   const s = attr.float(lora.scale);
   const du = g.op('Gemm', [dy, lora.b], { alpha: s });
   const dB = g.op('Gemm', [dy, values.u], { transA: attr.int(1), alpha: s });
-  const dA = g.op('Gemm', [du, x], { transA: attr.int(1) });
-  const dx = g.op('Gemm', [du, lora.a, dx0], { beta: attr.float(1) });
+  const dA = g.op('Gemm', [du, values.xd ?? x], { transA: attr.int(1) });
+  // Dropout's transpose is itself: the same mask and scale on the gradient of x̃.
+  const dx = lora.dropout ? g.op('Add', [dx0, loraInput(g, g.op('MatMul', [du, lora.a]), lora)]) : g.op('Gemm', [du, lora.a, dx0], { beta: attr.float(1) });
   return { dx, dA, dB };
 }
 

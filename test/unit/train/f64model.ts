@@ -7,7 +7,16 @@ import { layerTensor, linearModules, linearShape, type LinearModule, type Weight
 import { ignoreIndex, type Batch } from '../../../engine/train/batch';
 import type { LoraWeights } from '../../../engine/train/lora';
 
-type Lin = { w: Float64Array; out: number; inn: number; lora?: { a: Float64Array; b: Float64Array; r: number; s: number } };
+type Lin = { w: Float64Array; out: number; inn: number; lora?: { name: string; a: Float64Array; b: Float64Array; r: number; s: number } };
+
+/** LoRA dropout as the trainer applies it: keep mask [batch · seq, in] of each module (by name) and p. */
+export interface F64Dropout {
+  p: number;
+  mask(moduleName: string, inDim: number): Uint8Array;
+}
+
+/** The dropout of one row: masks sliced at the row's first token. */
+type RowDropout = { p: number; mask: (name: string, inDim: number) => Uint8Array; row0: number } | undefined;
 
 export interface F64Model {
   config: ModelConfig;
@@ -28,7 +37,7 @@ export function f64Model(config: ModelConfig, weights: WeightSource, lora: LoraW
         const [out, inn] = linearShape(config, m);
         const entry: Lin = { w: get(layerTensor(l, `${m}.weight`)), out, inn };
         const lm = lora.byName.get(layerTensor(l, m));
-        if (lm) entry.lora = { a: Float64Array.from(lm.a), b: Float64Array.from(lm.b), r: lm.rank, s: lm.scale };
+        if (lm) entry.lora = { name: lm.name, a: Float64Array.from(lm.a), b: Float64Array.from(lm.b), r: lm.rank, s: lm.scale };
         lin[m] = entry;
       }
       return { inNorm: get(layerTensor(l, 'input_layernorm.weight')), postNorm: get(layerTensor(l, 'post_attention_layernorm.weight')), lin };
@@ -38,7 +47,7 @@ export function f64Model(config: ModelConfig, weights: WeightSource, lora: LoraW
   };
 }
 
-function linear(l: Lin, x: Float64Array, rows: number): Float64Array {
+function linear(l: Lin, x: Float64Array, rows: number, drop?: RowDropout): Float64Array {
   const y = new Float64Array(rows * l.out);
   for (let t = 0; t < rows; t++) {
     for (let o = 0; o < l.out; o++) {
@@ -49,7 +58,11 @@ function linear(l: Lin, x: Float64Array, rows: number): Float64Array {
     if (!l.lora) continue;
     const { a, b, r, s } = l.lora;
     const u = new Float64Array(r);
-    for (let k = 0; k < r; k++) for (let i = 0; i < l.inn; i++) u[k] += x[t * l.inn + i] * a[k * l.inn + i];
+    const mask = drop?.mask(l.lora.name, l.inn);
+    const keep = drop ? 1 / (1 - drop.p) : 1;
+    const at = ((drop?.row0 ?? 0) + t) * l.inn;
+    const xi = (i: number) => (mask ? (mask[at + i] ? x[t * l.inn + i] * keep : 0) : x[t * l.inn + i]);
+    for (let k = 0; k < r; k++) for (let i = 0; i < l.inn; i++) u[k] += xi(i) * a[k * l.inn + i];
     for (let o = 0; o < l.out; o++) {
       let d = 0;
       for (let k = 0; k < r; k++) d += b[o * r + k] * u[k];
@@ -85,7 +98,7 @@ function rotate(x: Float64Array, t: number, nHeads: number, D: number, pos: numb
 }
 
 /** Final hidden states of one row of the batch ([seq · hidden], causal attention over the row). */
-function rowHidden(m: F64Model, ids: ArrayLike<number>, invFreq: Float32Array): Float64Array {
+function rowHidden(m: F64Model, ids: ArrayLike<number>, invFreq: Float32Array, drop?: RowDropout): Float64Array {
   const c = m.config;
   const T = ids.length;
   const { hidden: H, heads, kvHeads, headDim: D } = c;
@@ -95,9 +108,9 @@ function rowHidden(m: F64Model, ids: ArrayLike<number>, invFreq: Float32Array): 
   for (let t = 0; t < T; t++) for (let i = 0; i < H; i++) h[t * H + i] = m.embed[ids[t] * H + i] * c.embeddingMultiplier;
   for (const layer of m.layers) {
     const xn = rms(h, T, H, layer.inNorm, c.rmsNormEps);
-    const q = linear(layer.lin['self_attn.q_proj'], xn, T);
-    const k = linear(layer.lin['self_attn.k_proj'], xn, T);
-    const v = linear(layer.lin['self_attn.v_proj'], xn, T);
+    const q = linear(layer.lin['self_attn.q_proj'], xn, T, drop);
+    const k = linear(layer.lin['self_attn.k_proj'], xn, T, drop);
+    const v = linear(layer.lin['self_attn.v_proj'], xn, T, drop);
     for (let t = 0; t < T; t++) {
       rotate(q, t, heads, D, t, invFreq);
       rotate(k, t, kvHeads, D, t, invFreq);
@@ -118,36 +131,36 @@ function rowHidden(m: F64Model, ids: ArrayLike<number>, invFreq: Float32Array): 
         for (let j = 0; j <= t; j++) for (let d = 0; d < D; d++) att[(t * heads + hd) * D + d] += (e[j] / z) * v[(j * kvHeads + kv) * D + d];
       }
     }
-    const o = linear(layer.lin['self_attn.o_proj'], att, T);
+    const o = linear(layer.lin['self_attn.o_proj'], att, T, drop);
     const h2 = h.map((x, i) => x + c.residualMultiplier * o[i]);
     const xn2 = rms(h2, T, H, layer.postNorm, c.rmsNormEps);
-    const g = linear(layer.lin['mlp.gate_proj'], xn2, T);
-    const u = linear(layer.lin['mlp.up_proj'], xn2, T);
+    const g = linear(layer.lin['mlp.gate_proj'], xn2, T, drop);
+    const u = linear(layer.lin['mlp.up_proj'], xn2, T, drop);
     const a = g.map((z, i) => (z / (1 + Math.exp(-z))) * u[i]);
-    const d = linear(layer.lin['mlp.down_proj'], a, T);
+    const d = linear(layer.lin['mlp.down_proj'], a, T, drop);
     h = h2.map((x, i) => x + c.residualMultiplier * d[i]);
   }
   return h;
 }
 
 /** Logits [seq · vocab] of one sequence. */
-export function f64Logits(m: F64Model, ids: ArrayLike<number>, invFreq: Float32Array): Float64Array {
+export function f64Logits(m: F64Model, ids: ArrayLike<number>, invFreq: Float32Array, drop?: RowDropout): Float64Array {
   const c = m.config;
   const T = ids.length;
-  const xn = rms(rowHidden(m, ids, invFreq), T, c.hidden, m.norm, c.rmsNormEps);
+  const xn = rms(rowHidden(m, ids, invFreq, drop), T, c.hidden, m.norm, c.rmsNormEps);
   const z = linear({ w: m.lmHead, out: c.vocab, inn: c.hidden }, xn, T);
   return z.map((v) => v / c.logitsScaling);
 }
 
 /** Mean −log p(target) over the batch's trained targets (each row evaluated alone, padding never attended to). */
-export function f64Loss(m: F64Model, batch: Batch, invFreq: Float32Array): number {
+export function f64Loss(m: F64Model, batch: Batch, invFreq: Float32Array, dropout?: F64Dropout): number {
   const V = m.config.vocab;
   let sum = 0;
   let count = 0;
   for (let b = 0; b < batch.batch; b++) {
     const row = batch.ids.subarray(b * batch.seq, (b + 1) * batch.seq);
     const targets = batch.targets.subarray(b * batch.seq, (b + 1) * batch.seq);
-    const logits = f64Logits(m, row, invFreq);
+    const logits = f64Logits(m, row, invFreq, dropout && { p: dropout.p, mask: (n, i) => dropout.mask(n, i), row0: b * batch.seq });
     for (let t = 0; t < batch.seq; t++) {
       if (targets[t] === ignoreIndex) continue;
       const z = logits.subarray(t * V, (t + 1) * V);

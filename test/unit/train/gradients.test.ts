@@ -9,7 +9,8 @@ import { TrainModel, type TrainModelOptions } from '../../../engine/train/model'
 import { dequantizedLinears, qloraLinear } from '../../../engine/train/quant';
 import { forwardBackward } from '../../../engine/train/step';
 import type { Batch } from '../../../engine/train/batch';
-import { f64Loss, f64Model } from './f64model';
+import { dropoutMask, type DropoutDraw } from '../../../engine/train/dropout';
+import { f64Loss, f64Model, type F64Dropout } from './f64model';
 import { sampleBatch, tinyModel, trainedLikeLora } from './helpers';
 
 /**
@@ -25,17 +26,25 @@ async function checkGradients(
   random = 3,
   options: TrainModelOptions = {},
   refWeights = weights,
+  draw?: DropoutDraw,
 ) {
   const model = await TrainModel.build(config, weights, lora, options);
   let result;
   try {
-    result = await forwardBackward(model, lora, batch);
+    result = await forwardBackward(model, lora, batch, { dropout: draw });
   } finally {
     await model.dispose();
   }
   const inv = ropeInvFreq(config);
   const ref = f64Model(config, refWeights, lora);
-  const lossF64 = f64Loss(ref, batch, inv);
+  const p = options.loraDropout ?? 0;
+  const masks = new Map<string, Uint8Array>();
+  const dropout: F64Dropout | undefined =
+    draw && p > 0
+      ? { p, mask: (name, inDim) => masks.get(name) ?? masks.set(name, dropoutMask(draw, name, batch.batch * batch.seq, inDim, p)).get(name)! }
+      : undefined;
+  const loss64 = () => f64Loss(ref, batch, inv, dropout);
+  const lossF64 = loss64();
   assert.ok(Math.abs(result.loss - lossF64) / lossF64 < 1e-5, `loss ${result.loss} vs float64 ${lossF64}`);
 
   const eps = 1e-4;
@@ -55,9 +64,9 @@ async function checkGradients(
       for (const i of picks) {
         const keep = values[i];
         values[i] = keep + eps;
-        const up = f64Loss(ref, batch, inv);
+        const up = loss64();
         values[i] = keep - eps;
-        const down = f64Loss(ref, batch, inv);
+        const down = loss64();
         values[i] = keep;
         const fd = (up - down) / (2 * eps);
         num += (onnxGrad[i] - fd) ** 2;
@@ -93,5 +102,14 @@ test('QLoRA (4-bit MatMulNBits base, block 32): LoRA gradients equal finite diff
   const lora = trainedLikeLora(config, { targets: loraTargetNames, rank: 2, alpha: 4 }, 6);
   const { report, loss, lossF64 } = await checkGradients(config, weights, lora, sampleBatch(), 2, { baseLinear: qloraLinear }, dequantizedLinears(weights));
   console.log(`qlora loss ${loss} (float64 ${lossF64}); worst gradient rel-L2 error: ${report[0].name} ${report[0].rel.toExponential(2)}`);
+  for (const r of report) assert.ok(r.rel < 1e-3, `${r.name}: relative error ${r.rel} (|fd| ${r.norm})`);
+});
+
+test('LoRA dropout (p 0.3, a mask per module and token): gradients equal finite differences of the float64 loss under the same masks', async () => {
+  const { config, weights } = await tinyModel();
+  const lora = trainedLikeLora(config, { targets: loraTargetNames, rank: 2, alpha: 4 }, 8);
+  const draw = { seed: 42, key: '0:0:3' };
+  const { report, loss, lossF64 } = await checkGradients(config, weights, lora, sampleBatch(), 2, { loraDropout: 0.3 }, weights, draw);
+  console.log(`dropout loss ${loss} (float64 ${lossF64}); worst gradient rel-L2 error: ${report[0].name} ${report[0].rel.toExponential(2)}`);
   for (const r of report) assert.ok(r.rel < 1e-3, `${r.name}: relative error ${r.rel} (|fd| ${r.norm})`);
 });
