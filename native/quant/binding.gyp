@@ -12,7 +12,10 @@
       "target_name": "quant",
       "sources": ["src/binding.cc", "src/scalar.cc"],
       "conditions": [
-        ["target_arch=='x64'", {"dependencies": ["quant_avx2"], "defines": ["QUANT_HAVE_AVX2=1"]}],
+        ["target_arch=='x64'", {
+          "dependencies": ["quant_avx2", "quant_avx512"],
+          "defines": ["QUANT_HAVE_AVX2=1", "QUANT_HAVE_AVX512=1"],
+        }],
       ],
     },
   ],
@@ -25,6 +28,13 @@
           "type": "static_library",
           "sources": ["src/avx2.cc"],
           "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-fPIC"],
+        },
+        {
+          # Only these sources may use AVX-512 instructions; binding.cc calls them after a CPUID check.
+          "target_name": "quant_avx512",
+          "type": "static_library",
+          "sources": ["src/avx512.cc"],
+          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-fPIC"],
         },
       ],
     }],

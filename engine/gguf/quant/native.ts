@@ -1,6 +1,8 @@
 // Loads the optional native kernels (native/quant, built by `npm run build:native` into dist/native/quant.node). The
 // TypeScript kernels stay the reference and the fallback: when the addon was not built, does not load on this
 // platform, or TAXONOMY_STUDIO_NATIVE=0 is set, nothing here throws and the caller keeps the TypeScript codecs.
+// The addon picks the best instruction set the CPU has (avx512, avx2, scalar); TAXONOMY_STUDIO_QUANT_ISA names another
+// one (for comparisons and for a CPU whose wide kernels run slower), and applies in every thread that loads it.
 // process.dlopen rather than require, so bundlers leave the path alone and Electron loads it the same way.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,10 +15,19 @@ export interface NativeQuant {
   encode(type: number, src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, nBlocks: number): number;
   narrowF16(src: Float32Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void;
   widenF16(src: Uint8Array, srcOff: number, dst: Float32Array, dstOff: number, n: number): void;
-  /** The instruction set the kernels use: 'avx2' (with FMA and F16C, chosen by CPUID) or 'scalar'. */
+  /** The instruction set the kernels use: 'avx512' (F, BW, VL, DQ), 'avx2' (with FMA and F16C) or 'scalar'; the
+   * best the CPU has unless set. */
   readonly isa: string;
-  /** Switches the kernels (tests compare both); false when the processor lacks that set. */
-  setIsa(name: 'avx2' | 'scalar'): boolean;
+  /** Switches the kernels of the whole process (tests compare each); false when the processor lacks that set. */
+  setIsa(name: NativeIsa): boolean;
+}
+
+export const NATIVE_ISAS = ['avx512', 'avx2', 'scalar'] as const;
+export type NativeIsa = (typeof NATIVE_ISAS)[number];
+
+/** The instruction set TAXONOMY_STUDIO_QUANT_ISA asks for, if any. */
+export function requestedIsa(): string | undefined {
+  return process.env.TAXONOMY_STUDIO_QUANT_ISA?.trim().toLowerCase() || undefined;
 }
 
 /** Where the addon is looked for: beside the bundle (dist/cli.js, dist/quant-worker.js -> dist/native/), or, under
@@ -48,7 +59,12 @@ export function loadNativeQuant(): NativeQuant | undefined {
       const mod = { exports: {} as NativeQuant };
       process.dlopen(mod, file);
       if (typeof mod.exports.encode !== 'function') throw new Error('it does not export encode()');
-      loaded = { addon: mod.exports, why: `${file} (${mod.exports.isa})` };
+      const want = requestedIsa();
+      let note = '';
+      if (want !== undefined && !((NATIVE_ISAS as readonly string[]).includes(want) && mod.exports.setIsa(want as NativeIsa))) {
+        note = `; TAXONOMY_STUDIO_QUANT_ISA=${want} is not available here (${NATIVE_ISAS.join(', ')}; this CPU lacks it or it is unknown)`;
+      }
+      loaded = { addon: mod.exports, why: `${file} (${mod.exports.isa}${note})` };
       return loaded.addon;
     } catch (err) {
       tried.push(`${file} (${err instanceof Error ? err.message : String(err)})`);

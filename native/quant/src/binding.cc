@@ -4,7 +4,8 @@
 //   encode(type, src: Float32Array, srcOff, dst: Uint8Array, dstOff, nBlocks) -> -1 | index in src of a non-finite value
 //   narrowF16(src: Float32Array, srcOff, dst: Uint8Array, dstOff, n)   f32 -> f16 (round to nearest even), dst in bytes
 //   widenF16(src: Uint8Array, srcOff, dst: Float32Array, dstOff, n)    f16 -> f32 (exact), src in bytes
-//   isa: 'avx2' | 'scalar' (the kernels in use); setIsa(name) -> whether that set is available (and now in use)
+//   isa: 'avx512' | 'avx2' | 'scalar' (the kernels in use, the best the CPU has unless set);
+//   setIsa(name) -> whether that set is available (and now in use)
 #include <node_api.h>
 
 #include <cstdio>
@@ -16,22 +17,45 @@ namespace {
 
 using namespace quant;
 
+using EncodeK = int64_t (*)(const float*, uint8_t*, int64_t);
+
 struct Isa {
   const char* name;
   void (*narrow)(const uint32_t*, uint16_t*, int64_t);
   void (*widen)(const uint16_t*, uint32_t*, int64_t);
-  FitScaleMin8 fit;
+  EncodeK q4_k;
+  EncodeK q5_k;
 };
 
-const Isa kScalar{"scalar", narrow_f16_scalar, widen_f16_scalar, fit_scale_min8_scalar};
+template <FitScaleMin8 Fit>
+int64_t q4_k_with(const float* src, uint8_t* dst, int64_t n) { return encode_q4_k(src, dst, n, Fit); }
+template <FitScaleMin8 Fit>
+int64_t q5_k_with(const float* src, uint8_t* dst, int64_t n) { return encode_q5_k(src, dst, n, Fit); }
+
+const Isa kScalar{"scalar", narrow_f16_scalar, widen_f16_scalar, q4_k_with<fit_scale_min8_scalar>,
+                  q5_k_with<fit_scale_min8_scalar>};
 #ifdef QUANT_HAVE_AVX2
-const Isa kAvx2{"avx2", narrow_f16_avx2, widen_f16_avx2, fit_scale_min8_avx2};
+const Isa kAvx2{"avx2", narrow_f16_avx2, widen_f16_avx2, q4_k_with<fit_scale_min8_avx2>, q5_k_with<fit_scale_min8_avx2>};
+#endif
+#ifdef QUANT_HAVE_AVX512
+// F16 conversions stay the F16C ones: they already run at memory speed.
+const Isa kAvx512{"avx512", narrow_f16_avx2, widen_f16_avx2, encode_q4_k_avx512, encode_q5_k_avx512};
 #endif
 
 bool cpu_has_avx2() {
 #ifdef QUANT_HAVE_AVX2
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+// CPUID bits (libgcc also checks that the OS saves the zmm state).
+bool cpu_has_avx512() {
+#ifdef QUANT_HAVE_AVX512
+  return cpu_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 #else
   return false;
 #endif
@@ -127,8 +151,8 @@ napi_value Encode(napi_env env, napi_callback_info info) {
   switch (type) {
     case Q8_0: bad = encode_q8_0(s, d, n_blocks); break;
     case Q4_0: bad = encode_q4_0(s, d, n_blocks); break;
-    case Q4_K: bad = encode_q4_k(s, d, n_blocks, g_isa->fit); break;
-    case Q5_K: bad = encode_q5_k(s, d, n_blocks, g_isa->fit); break;
+    case Q4_K: bad = g_isa->q4_k(s, d, n_blocks); break;
+    case Q5_K: bad = g_isa->q5_k(s, d, n_blocks); break;
     case Q6_K: bad = encode_q6_k(s, d, n_blocks); break;
   }
   return number(env, bad < 0 ? -1.0 : static_cast<double>(bad + src_off));
@@ -203,7 +227,7 @@ napi_value SetIsa(napi_env env, napi_callback_info info) {
   char buf[16] = {0};
   size_t len = 0;
   if (argc != 1 || napi_get_value_string_utf8(env, argv[0], buf, sizeof buf, &len) != napi_ok) {
-    return throw_type(env, "setIsa(name: 'avx2' | 'scalar')");
+    return throw_type(env, "setIsa(name: 'avx512' | 'avx2' | 'scalar')");
   }
   const std::string want(buf, len);
   bool ok = false;
@@ -214,6 +238,12 @@ napi_value SetIsa(napi_env env, napi_callback_info info) {
 #ifdef QUANT_HAVE_AVX2
   if (want == "avx2" && cpu_has_avx2()) {
     g_isa = &kAvx2;
+    ok = true;
+  }
+#endif
+#ifdef QUANT_HAVE_AVX512
+  if (want == "avx512" && cpu_has_avx512()) {
+    g_isa = &kAvx512;
     ok = true;
   }
 #endif
@@ -231,6 +261,9 @@ napi_value IsaGetter(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
 #ifdef QUANT_HAVE_AVX2
   if (cpu_has_avx2()) g_isa = &kAvx2;
+#endif
+#ifdef QUANT_HAVE_AVX512
+  if (cpu_has_avx512()) g_isa = &kAvx512;
 #endif
   napi_property_descriptor props[] = {
       {"encode", nullptr, Encode, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

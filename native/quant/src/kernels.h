@@ -105,6 +105,18 @@ using FitScaleMin8 = int (*)(const float* x, const ScaleMinGrid& grid, double* s
 
 int fit_scale_min8_scalar(const float* x, const ScaleMinGrid& grid, double* scales, double* mins);
 
+// Q4_K/Q5_K's shared first half of a super-block: the fits (with `fit`), the 6-bit scales and mins into ls/lm and
+// packed at o[4..16), d and dmin at o[0..4) (and as stored, in d_out/dmin_out). Returns false (and the index of the
+// first non-finite value in bad_at) when the super-block holds one.
+bool fit_super_block(const float* x, uint8_t* o, const ScaleMinGrid& grid, FitScaleMin8 fit, uint8_t* ls,
+                     uint8_t* lm, double* d_out, double* dmin_out, int64_t* bad_at);
+
+// A value's level: clamp(ToInt32(t), 0, top), as the TypeScript requantisation computes it.
+inline int32_t clamp_level(double t, int32_t top) {
+  int32_t q = js_int32(t);
+  return q < 0 ? 0 : q > top ? top : q;
+}
+
 // Encoders: `n_blocks` blocks from `src` into `dst`. They return -1, or the index (from `src`) of the first value that
 // is NaN or infinite, in which case the blocks before it are written and the rest are not.
 int64_t encode_q8_0(const float* src, uint8_t* dst, int64_t n_blocks);
@@ -121,6 +133,10 @@ void widen_f16_scalar(const uint16_t* src, uint32_t* dst, int64_t n);
 void narrow_f16_avx2(const uint32_t* src, uint16_t* dst, int64_t n);
 void widen_f16_avx2(const uint16_t* src, uint32_t* dst, int64_t n);
 int fit_scale_min8_avx2(const float* x, const ScaleMinGrid& grid, double* scales, double* mins);
+// Built with AVX-512 F/BW/VL/DQ enabled (avx512.cc); called only when CPUID says the processor has them.
+int fit_scale_min8_avx512(const float* x, const ScaleMinGrid& grid, double* scales, double* mins);
+int64_t encode_q4_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks);
+int64_t encode_q5_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks);
 #endif
 
 }  // namespace quant

@@ -211,10 +211,6 @@ int fit_scale_min8_scalar(const float* x, const ScaleMinGrid& grid, double* scal
   return -1;
 }
 
-namespace {
-
-// Q4_K/Q5_K's shared first half of a super-block: per sub-block sums and extremes, the fits, the 6-bit scales and
-// mins packed at o[4..16), d and dmin at o[0..4). Returns false (and the bad index) on a non-finite value.
 bool fit_super_block(const float* x, uint8_t* o, const ScaleMinGrid& grid, FitScaleMin8 fit, uint8_t* ls,
                      uint8_t* lm, double* d_out, double* dmin_out, int64_t* bad_at) {
   double scales[8], mins[8];
@@ -245,13 +241,6 @@ bool fit_super_block(const float* x, uint8_t* o, const ScaleMinGrid& grid, FitSc
   }
   return true;
 }
-
-inline int32_t clamp_level(double t, int32_t top) {
-  int32_t q = js_int32(t);
-  return q < 0 ? 0 : q > top ? top : q;
-}
-
-}  // namespace
 
 int64_t encode_q4_k(const float* src, uint8_t* dst, int64_t n_blocks, FitScaleMin8 fit) {
   const ScaleMinGrid grid{15, -1, 0.1, 20};

@@ -1,7 +1,8 @@
 // The native kernels (dist/native/quant.node, built by `npm run build:native`) against the TypeScript ones: the same
 // bytes for F16 both ways and for every quantized type they encode, on random data and on edge blocks, with each
-// instruction set this machine has (the portable scalar build and, on x86-64 with AVX2/FMA/F16C, the vector one); the
-// same refusal of NaN and infinity; and TAXONOMY_STUDIO_NATIVE=0 selecting the TypeScript kernels.
+// instruction set this machine has (the portable scalar build and, on x86-64, the AVX2/FMA/F16C and AVX-512 ones); the
+// same refusal of NaN and infinity; TAXONOMY_STUDIO_NATIVE=0 selecting the TypeScript kernels and
+// TAXONOMY_STUDIO_QUANT_ISA an instruction set.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -9,15 +10,15 @@ import { after, describe, test } from 'node:test';
 import { GgmlType, ggmlTypeName } from '../../../engine/gguf/ggmlTypes';
 import { narrowF16, widenF16 } from '../../../engine/gguf/quant/f16';
 import { codecFor, convert, jsCodecs, QuantizeError, quantBackend } from '../../../engine/gguf/quant/index';
-import { loadNativeQuant, nativeDisabled, nativeStatus } from '../../../engine/gguf/quant/native';
+import { loadNativeQuant, NATIVE_ISAS, type NativeIsa, nativeDisabled, nativeStatus } from '../../../engine/gguf/quant/native';
 import { gaussian } from './gaussian';
 
 const addon = loadNativeQuant();
 const skip = addon ? false : `${nativeStatus()} (run npm run build:native; CI builds it)`;
-const isas = addon ? (['scalar', 'avx2'] as const).filter((isa) => addon.setIsa(isa)) : [];
 const initialIsa = addon?.isa;
+const isas = addon ? NATIVE_ISAS.filter((isa) => addon.setIsa(isa)) : [];
 after(() => {
-  if (addon && initialIsa) addon.setIsa(initialIsa as 'avx2' | 'scalar');
+  if (addon && initialIsa) addon.setIsa(initialIsa as NativeIsa);
 });
 
 const QUANTIZED = [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
@@ -66,10 +67,29 @@ function edgeBlocks(): [string, Float32Array][] {
     ['integers', fill((i) => (i % 17) - 8)],
     ['halves', fill((i) => ((i % 9) - 4) / 2)],
     ['sparse', fill((i) => (i % 31 === 0 ? g[i] : 0))],
+    // Sub-blocks of one super-block that take different paths of the search side by side (the vector kernels run
+    // them in neighbouring lanes): constant, zero, all positive, gaussian, one level.
+    ['mixed sub-blocks', fill((i) => [0.5, 0, 1 + g[i] * g[i], g[i], -3, g[i] * 100, i % 2, g[i] - 5][i >> 5])],
   ];
 }
 
 describe('native quantization kernels', { skip }, () => {
+  test('the instruction set in use is the best this CPU has, and TAXONOMY_STUDIO_QUANT_ISA picks another', () => {
+    assert.equal(initialIsa, isas[0]);
+    const repo = path.resolve(__dirname, '../../..');
+    const probe =
+      "const n = require('./engine/gguf/quant/native.ts'); console.log(n.loadNativeQuant().isa + ' | ' + n.nativeStatus())";
+    const run = (isa: string) =>
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', probe], {
+        cwd: repo,
+        env: { ...process.env, TAXONOMY_STUDIO_NATIVE: '1', TAXONOMY_STUDIO_QUANT_ISA: isa },
+        encoding: 'utf8',
+      }).trim();
+    for (const isa of isas) assert.match(run(isa), new RegExp(`^${isa} \\| `));
+    const bogus = run('sse9');
+    assert.match(bogus, new RegExp(`^${isas[0]} \\| .*TAXONOMY_STUDIO_QUANT_ISA=sse9 is not available`));
+  });
+
   test('the codecs in use are the native ones unless TAXONOMY_STUDIO_NATIVE=0', () => {
     assert.equal(quantBackend, nativeDisabled() ? 'js' : 'native');
     const repo = path.resolve(__dirname, '../../..');

@@ -1,0 +1,347 @@
+// AVX-512 (F, BW, VL, DQ) kernels, compiled with those instruction sets enabled and called only when CPUID reports
+// them (see binding.cc). They give the same bytes as the portable kernels in scalar.cc.
+//
+// The Q4_K/Q5_K scale search runs the eight 32-value sub-blocks of a super-block in the eight double lanes of a zmm
+// register: lane j does exactly the scalar operations of sub-block j, in the scalar order (kquant.ts fitScaleMin has
+// no cross-talk between sub-blocks), so each lane's results are the scalar ones bit for bit. Branches become lane
+// masks; each lane keeps its own table of per-step event sums, updated with one 4-double add per event in the scalar
+// order. A block where a conversion to int32 leaves its range (JavaScript would wrap it; never for real data) is redone
+// by the scalar search. The requantisation of the values with the stored 6-bit scales is vectorised the same way.
+#include <immintrin.h>
+
+#include "kernels.h"
+
+namespace quant {
+namespace {
+
+constexpr int GRID_SLOTS = 24;
+constexpr int SPARE = GRID_SLOTS;
+constexpr int EV_SLOTS = GRID_SLOTS + 32;
+constexpr int LANE_STRIDE = EV_SLOTS * 4;  // doubles per lane's event table
+
+struct alignas(64) Block8 {
+  double t[32 * 8];            // t[8 i + j] = value i of sub-block j
+  double ev[8 * LANE_STRIDE];  // per-lane event tables, 4 doubles (sum w l, sum w l^2, sum w l x, unused) per slot
+  // The search's running state, per lane.
+  __m512d av, hi, best_gain;
+  // Sums of the best step so far, and which fit it was (bit set: min pinned at 0).
+  __m512d best_sl, best_sl2, best_sxl;
+  __mmask8 best_pinned;
+  __m512d sw, swx;
+  bool overflow;
+};
+
+inline __m512d neg(__m512d v) { return _mm512_xor_pd(v, _mm512_set1_pd(-0.0)); }
+
+// One grid pass from `base` for the lanes in `active`, improving on g.best_*.
+void sweep8(Block8& g, __m512d base, __mmask8 active, const ScaleMinGrid& grid) {
+  const __m512d range = _mm512_sub_pd(g.hi, base);
+  const double c0 = grid.nmax + grid.rmin;
+  const double cN = c0 + grid.rdelta * grid.nstep;
+  const __m512d a0 = _mm512_div_pd(_mm512_set1_pd(c0), range);
+  const __m512d aN = _mm512_div_pd(_mm512_set1_pd(cN), range);
+  const __m512d q_scale = _mm512_div_pd(range, _mm512_set1_pd(grid.rdelta));
+  const __m512d k_base = _mm512_set1_pd(c0 / grid.rdelta);
+  const __m512d half = _mm512_set1_pd(0.5);
+  const __m512d two = _mm512_set1_pd(2.0);
+  const __m512d three = _mm512_set1_pd(3.0);
+  const __m512d zero = _mm512_setzero_pd();
+  const __m256i zero_i = _mm256_setzero_si256();
+  const __m256i nmax_i = _mm256_set1_epi32(grid.nmax);
+  const __m256i one_i = _mm256_set1_epi32(1);
+  const __m256i int_min = _mm256_set1_epi32(INT32_MIN);
+  // Slots 0..nstep+1 are all zero here: the step loop zeroes each slot after reading it, and slot nstep + 1 (where
+  // rounding may put an event past the last step) is zeroed at the end. Events never land past it (a lane whose
+  // would is flagged, clamped, and redone by the scalar search); the spare slots are never read.
+  const __m256i top_slot = _mm256_set1_epi32(grid.nstep + 1);
+  // Two-source permutations that build, from (w0 a0 | w2 a2 | ..) and (x0 0 | x2 0 | ..), the events of two lanes.
+  const __m512i pick_lo = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
+  const __m512i pick_hi = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+  __m512d sw = zero, swx = zero, sl = zero, sl2 = zero, sxl = zero;
+  __mmask8 bad = 0;
+  // Each event's table entry, as an address: lane j's table starts at ev + j * LANE_STRIDE.
+  alignas(64) double* slot[16];
+  const __m512i lane_addr = _mm512_add_epi64(
+      _mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(g.ev))),
+      _mm512_setr_epi64(0, 8 * LANE_STRIDE, 16 * LANE_STRIDE, 24 * LANE_STRIDE, 32 * LANE_STRIDE, 40 * LANE_STRIDE,
+                        48 * LANE_STRIDE, 56 * LANE_STRIDE));
+  for (int i = 0; i < 32; i++) {
+    const __m512d v = _mm512_load_pd(g.t + 8 * i);
+    const __m512d w = _mm512_add_pd(g.av, _mm512_abs_pd(v));
+    const __m512d wv = _mm512_mul_pd(w, v);
+    sw = _mm512_add_pd(sw, w);
+    swx = _mm512_add_pd(swx, wv);
+    const __m512d dv = _mm512_sub_pd(v, base);
+    const __m256i l0_raw = _mm512_cvttpd_epi32(_mm512_add_pd(_mm512_mul_pd(dv, a0), half));
+    const __m256i l1_raw = _mm512_cvttpd_epi32(_mm512_add_pd(_mm512_mul_pd(dv, aN), half));
+    bad |= _mm256_cmpeq_epi32_mask(l0_raw, int_min) | _mm256_cmpeq_epi32_mask(l1_raw, int_min);
+    const __m256i l0 = _mm256_max_epi32(l0_raw, zero_i);
+    const __m256i l1 = _mm256_max_epi32(_mm256_min_epi32(l1_raw, nmax_i), zero_i);
+    const __m512d l0d = _mm512_cvtepi32_pd(l0);
+    const __m512d wl0 = _mm512_mul_pd(w, l0d);
+    sl = _mm512_add_pd(sl, wl0);
+    sl2 = _mm512_add_pd(sl2, _mm512_mul_pd(wl0, l0d));
+    sxl = _mm512_add_pd(sxl, _mm512_mul_pd(wv, l0d));
+    const __m512d q = _mm512_div_pd(q_scale, dv);
+    const __m512d t1 = _mm512_sub_pd(_mm512_mul_pd(_mm512_add_pd(l0d, half), q), k_base);
+    // ceil then truncate, as one conversion rounding up (the same int32 for every value; INT32_MIN out of range).
+    const __m256i k1 = _mm512_cvt_roundpd_epi32(t1, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+    const __m256i k2 = _mm512_cvt_roundpd_epi32(_mm512_add_pd(t1, q), _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+    const __mmask8 e1 = _mm256_cmpgt_epi32_mask(l1, l0) & active;
+    const __mmask8 e2 = _mm256_cmpgt_epi32_mask(l1, _mm256_add_epi32(l0, one_i)) & active;
+    const __m256i k1c = _mm256_max_epi32(_mm256_min_epi32(k1, top_slot), zero_i);
+    const __m256i k2c = _mm256_max_epi32(_mm256_min_epi32(k2, top_slot), zero_i);
+    bad |= (e1 & _mm256_cmpneq_epi32_mask(k1, k1c)) | (e2 & _mm256_cmpneq_epi32_mask(k2, k2c));
+    const __m256i spare = _mm256_set1_epi32(SPARE + (i & 15));
+    const __m256i c1 = _mm256_mask_blend_epi32(e1, spare, k1c);
+    const __m256i c2 = _mm256_mask_blend_epi32(e2, _mm256_add_epi32(spare, _mm256_set1_epi32(16)), k2c);
+    _mm512_store_si512(slot, _mm512_add_epi64(lane_addr, _mm512_slli_epi64(_mm512_cvtepi32_epi64(c1), 5)));
+    _mm512_store_si512(slot + 8, _mm512_add_epi64(lane_addr, _mm512_slli_epi64(_mm512_cvtepi32_epi64(c2), 5)));
+    // Event vectors (w, 2 w l0 + w, w x, 0) and (w, 2 w l0 + 3 w, w x, 0), one per lane.
+    const __m512d twl0 = _mm512_mul_pd(two, wl0);
+    const __m512d a = _mm512_add_pd(twl0, w);
+    const __m512d b = _mm512_add_pd(twl0, _mm512_mul_pd(three, w));
+    const __m512d r0 = _mm512_unpacklo_pd(wv, zero), r1 = _mm512_unpackhi_pd(wv, zero);
+    const __m512d p0 = _mm512_unpacklo_pd(w, a), p1 = _mm512_unpackhi_pd(w, a);
+    const __m512d u0 = _mm512_unpacklo_pd(w, b), u1 = _mm512_unpackhi_pd(w, b);
+    // ea[m] holds lanes (m, m + 2) for m in {0, 1}, and (m + 4, m + 6) at ea[m + 2].
+    const __m512d ea[4] = {_mm512_permutex2var_pd(p0, pick_lo, r0), _mm512_permutex2var_pd(p1, pick_lo, r1),
+                           _mm512_permutex2var_pd(p0, pick_hi, r0), _mm512_permutex2var_pd(p1, pick_hi, r1)};
+    const __m512d eb[4] = {_mm512_permutex2var_pd(u0, pick_lo, r0), _mm512_permutex2var_pd(u1, pick_lo, r1),
+                           _mm512_permutex2var_pd(u0, pick_hi, r0), _mm512_permutex2var_pd(u1, pick_hi, r1)};
+    // The addresses are read back through memory (one load each): extracting them from the register costs more.
+    double* const volatile* sv = slot;
+    // Lane by lane: the first event, then the second (the scalar order when both land in one slot).
+    for (int m = 0; m < 4; m++) {
+      const int lo_lane = (m & 1) + 4 * (m >> 1);  // 0, 1, 4, 5
+      const int hi_lane = lo_lane + 2;             // 2, 3, 6, 7
+      double* p = sv[lo_lane];
+      _mm256_store_pd(p, _mm256_add_pd(_mm256_load_pd(p), _mm512_castpd512_pd256(ea[m])));
+      p = sv[8 + lo_lane];
+      _mm256_store_pd(p, _mm256_add_pd(_mm256_load_pd(p), _mm512_castpd512_pd256(eb[m])));
+      p = sv[hi_lane];
+      _mm256_store_pd(p, _mm256_add_pd(_mm256_load_pd(p), _mm512_extractf64x4_pd(ea[m], 1)));
+      p = sv[8 + hi_lane];
+      _mm256_store_pd(p, _mm256_add_pd(_mm256_load_pd(p), _mm512_extractf64x4_pd(eb[m], 1)));
+    }
+  }
+  if ((bad & active) != 0) g.overflow = true;
+  for (int lane = 0; lane < 8; lane++) {
+    _mm256_store_pd(g.ev + lane * LANE_STRIDE + 4 * (grid.nstep + 1), _mm256_setzero_pd());
+  }
+  g.sw = sw;
+  g.swx = swx;
+  // The best-so-far state lives in registers through the loop: kept in `g`, every table store below could alias it,
+  // and the compiler would store and reload it at each step, putting store forwarding on the loop-carried chain.
+  __m512d best_gain = g.best_gain, best_sl = g.best_sl, best_sl2 = g.best_sl2, best_sxl = g.best_sxl;
+  __mmask8 best_pinned = g.best_pinned;
+  const __m512i c0_idx = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+  const __m512i c2_idx = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (int k = 0; k <= grid.nstep; k++) {
+    // Lanes j and j + 4 side by side, then a transpose to one register per component.
+    double* e = g.ev + 4 * k;
+    const __m512d z0 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_load_pd(e)), _mm256_load_pd(e + 4 * LANE_STRIDE), 1);
+    const __m512d z1 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_load_pd(e + LANE_STRIDE)), _mm256_load_pd(e + 5 * LANE_STRIDE), 1);
+    const __m512d z2 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_load_pd(e + 2 * LANE_STRIDE)), _mm256_load_pd(e + 6 * LANE_STRIDE), 1);
+    const __m512d z3 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_load_pd(e + 3 * LANE_STRIDE)), _mm256_load_pd(e + 7 * LANE_STRIDE), 1);
+    for (int lane = 0; lane < 8; lane++) _mm256_store_pd(e + lane * LANE_STRIDE, _mm256_setzero_pd());
+    // lo01 = (L0c0 L1c0 L0c2 L1c2 | L4c0 L5c0 L4c2 L5c2), hi01 = the same with c1, c3.
+    const __m512d lo01 = _mm512_unpacklo_pd(z0, z1), hi01 = _mm512_unpackhi_pd(z0, z1);
+    const __m512d lo23 = _mm512_unpacklo_pd(z2, z3), hi23 = _mm512_unpackhi_pd(z2, z3);
+    // Component c of lanes 0..7: (lo01[0] lo01[1] lo23[0] lo23[1] lo01[4] lo01[5] lo23[4] lo23[5]) for c0.
+    sl = _mm512_add_pd(sl, _mm512_permutex2var_pd(lo01, c0_idx, lo23));
+    sl2 = _mm512_add_pd(sl2, _mm512_permutex2var_pd(hi01, c0_idx, hi23));
+    sxl = _mm512_add_pd(sxl, _mm512_permutex2var_pd(lo01, c2_idx, lo23));
+    const __m512d D = _mm512_sub_pd(_mm512_mul_pd(sw, sl2), _mm512_mul_pd(sl, sl));
+    const __mmask8 pos = _mm512_cmp_pd_mask(D, zero, _CMP_GT_OQ) & active;
+    const __mmask8 pinned =
+        _mm512_cmp_pd_mask(_mm512_sub_pd(_mm512_mul_pd(sl2, swx), _mm512_mul_pd(sl, sxl)), zero, _CMP_GT_OQ);
+    // Pinned fit: gain sxl^2 / sl2. Free fit: (sw sxl^2 - 2 sl sxl swx + sl2 swx^2) / D, in the scalar order.
+    const __m512d num_a = _mm512_mul_pd(sxl, sxl);
+    const __m512d num_b = _mm512_add_pd(
+        _mm512_sub_pd(_mm512_mul_pd(_mm512_mul_pd(sw, sxl), sxl),
+                      _mm512_mul_pd(_mm512_mul_pd(_mm512_mul_pd(two, sl), sxl), swx)),
+        _mm512_mul_pd(_mm512_mul_pd(sl2, swx), swx));
+    const __m512d num = _mm512_mask_blend_pd(pinned, num_b, num_a);
+    const __m512d den = _mm512_mask_blend_pd(pinned, D, sl2);
+    // The quotient is taken at every step, off the loop-carried chain (best_gain -> compare -> best_gain); a branch
+    // on improvements would mispredict and put the division's latency on that chain.
+    __m512d gain = _mm512_div_pd(num, den);
+    asm("" : "+v"(gain));  // keeps the compiler from merging the division into the masked move below
+    const __mmask8 better = _mm512_cmp_pd_mask(num, _mm512_mul_pd(best_gain, den), _CMP_GT_OQ) & pos;
+    best_gain = _mm512_mask_mov_pd(best_gain, better, gain);
+    best_sl = _mm512_mask_mov_pd(best_sl, better, sl);
+    best_sl2 = _mm512_mask_mov_pd(best_sl2, better, sl2);
+    best_sxl = _mm512_mask_mov_pd(best_sxl, better, sxl);
+    best_pinned = static_cast<__mmask8>((best_pinned & ~better) | (pinned & better));
+  }
+  g.best_gain = best_gain;
+  g.best_sl = best_sl;
+  g.best_sl2 = best_sl2;
+  g.best_sxl = best_sxl;
+  g.best_pinned = best_pinned;
+}
+
+// The best step's (scale, min), as the scalar code computes them at the step (same operands, same operations).
+void best_fit(const Block8& g, __m512d* scale, __m512d* min) {
+  const __m512d sl = g.best_sl, sl2 = g.best_sl2, sxl = g.best_sxl;
+  const __m512d D = _mm512_sub_pd(_mm512_mul_pd(g.sw, sl2), _mm512_mul_pd(sl, sl));
+  const __m512d free_scale = _mm512_div_pd(_mm512_sub_pd(_mm512_mul_pd(g.sw, sxl), _mm512_mul_pd(g.swx, sl)), D);
+  const __m512d free_min = _mm512_div_pd(_mm512_sub_pd(_mm512_mul_pd(sl, sxl), _mm512_mul_pd(sl2, g.swx)), D);
+  *scale = _mm512_mask_blend_pd(g.best_pinned, free_scale, _mm512_div_pd(sxl, sl2));
+  *min = _mm512_mask_blend_pd(g.best_pinned, free_min, _mm512_setzero_pd());
+}
+
+// Each thread's search state. Its step slots stay zero between sweeps (see sweep8), so they are cleared only once.
+thread_local Block8 tls_block = {};
+
+}  // namespace
+
+int fit_scale_min8_avx512(const float* x, const ScaleMinGrid& grid, double* scales, double* mins) {
+  Block8& g = tls_block;
+  // Transpose to one row per value index (lane j = sub-block j), widened to double, with q4_k.ts's first pass on the
+  // way: sums of squares in the scalar order, extremes (minpd/maxpd are `v < lo ? v : lo` and `v > hi ? v : hi`), and
+  // finiteness (v - v is 0 only then).
+  const __m256i rows = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
+  const __m512d zero = _mm512_setzero_pd();
+  __m512d sum = zero;
+  __m512d l = _mm512_cvtps_pd(_mm256_i32gather_ps(x, rows, 4));
+  __m512d h = l;
+  __mmask8 bad = 0;
+  for (int i = 0; i < 32; i++) {
+    const __m512d v = _mm512_cvtps_pd(_mm256_i32gather_ps(x + i, rows, 4));
+    _mm512_store_pd(g.t + 8 * i, v);
+    bad |= _mm512_cmp_pd_mask(_mm512_sub_pd(v, v), zero, _CMP_NEQ_UQ);
+    sum = _mm512_add_pd(sum, _mm512_mul_pd(v, v));
+    l = _mm512_min_pd(v, l);
+    h = _mm512_max_pd(v, h);
+  }
+  if (bad != 0) {
+    for (int i = 0; i < 256; i++) {
+      if (!std::isfinite(x[i])) return i;
+    }
+  }
+  g.hi = h;
+  const __m512d mn = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(l, zero, _CMP_GT_OQ), l, zero);
+  const __mmask8 trivial = _mm512_cmp_pd_mask(h, mn, _CMP_EQ_OQ);
+  const __mmask8 active = static_cast<__mmask8>(~trivial);
+  g.av = _mm512_sqrt_pd(_mm512_div_pd(sum, _mm512_set1_pd(32)));
+  g.best_gain = _mm512_set1_pd(-1);
+  g.best_sl = g.best_sl2 = g.best_sxl = zero;
+  g.best_pinned = 0;
+  g.overflow = false;
+  __m512d scale = zero, min = zero;
+  if (active != 0) {
+    sweep8(g, mn, active, grid);
+    const __mmask8 none = _mm512_cmp_pd_mask(g.best_gain, zero, _CMP_LT_OQ);
+    best_fit(g, &scale, &min);
+    const __m512d refined = neg(min);
+    const __mmask8 again = static_cast<__mmask8>(~none & active & _mm512_cmp_pd_mask(refined, mn, _CMP_NEQ_UQ) &
+                                                 _mm512_cmp_pd_mask(refined, h, _CMP_LT_OQ));
+    if (again != 0) {
+      sweep8(g, refined, again, grid);
+      best_fit(g, &scale, &min);
+    }
+    // No step with two distinct levels: the first candidate, range / nmax.
+    scale = _mm512_mask_blend_pd(none, scale, _mm512_div_pd(_mm512_sub_pd(h, mn), _mm512_set1_pd(grid.nmax)));
+    min = _mm512_mask_blend_pd(none, min, neg(mn));
+  }
+  scale = _mm512_mask_blend_pd(trivial, scale, zero);
+  min = _mm512_mask_blend_pd(trivial, min, neg(mn));
+  if (g.overflow) return fit_scale_min8_scalar(x, grid, scales, mins);
+  _mm512_storeu_pd(scales, scale);
+  _mm512_storeu_pd(mins, min);
+  return -1;
+}
+
+namespace {
+
+// Levels of eight values: clamp(js_int32((x + m) * id + 0.5), 0, top), as the scalar code computes them. A value
+// whose level leaves int32's range (cvttpd gives INT32_MIN) is redone with JavaScript's wrap-around.
+inline __m256i levels8(const float* s, __m512d m, __m512d id, __m256i top) {
+  const __m512d t = _mm512_add_pd(_mm512_mul_pd(_mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(s)), m), id),
+                                  _mm512_set1_pd(0.5));
+  __m256i q = _mm512_cvttpd_epi32(t);
+  if (__builtin_expect(_mm256_cmpeq_epi32_mask(q, _mm256_set1_epi32(INT32_MIN)) != 0, 0)) {
+    alignas(64) double tv[8];
+    alignas(32) int32_t qv[8];
+    _mm512_store_pd(tv, t);
+    for (int i = 0; i < 8; i++) qv[i] = js_int32(tv[i]);
+    q = _mm256_load_si256(reinterpret_cast<const __m256i*>(qv));
+  }
+  return _mm256_max_epi32(_mm256_min_epi32(q, top), _mm256_setzero_si256());
+}
+
+}  // namespace
+
+int64_t encode_q4_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks) {
+  const ScaleMinGrid grid{15, -1, 0.1, 20};
+  const __m256i top = _mm256_set1_epi32(15);
+  uint8_t ls[8], lm[8];
+  for (int64_t b = 0; b < n_blocks; b++) {
+    const float* x = src + b * 256;
+    uint8_t* o = dst + b * 144;
+    double d, dmin;
+    int64_t bad_at;
+    if (!fit_super_block(x, o, grid, fit_scale_min8_avx512, ls, lm, &d, &dmin, &bad_at)) return b * 256 + bad_at;
+    for (int g = 0; g < 4; g++) {
+      uint8_t* q = o + 16 + 32 * g;
+      const float* s0 = x + 64 * g;
+      const double d0 = d * ls[2 * g];
+      const double d1 = d * ls[2 * g + 1];
+      if (d0 == 0 && d1 == 0) {
+        std::memset(q, 0, 32);
+        continue;
+      }
+      const __m512d id0 = _mm512_set1_pd(d0 == 0 ? 0 : 1 / d0);
+      const __m512d id1 = _mm512_set1_pd(d1 == 0 ? 0 : 1 / d1);
+      const __m512d m0 = _mm512_set1_pd(dmin * lm[2 * g]);
+      const __m512d m1 = _mm512_set1_pd(dmin * lm[2 * g + 1]);
+      for (int i = 0; i < 32; i += 8) {
+        const __m256i q0 = levels8(s0 + i, m0, id0, top);
+        const __m256i q1 = levels8(s0 + 32 + i, m1, id1, top);
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(q + i), _mm256_cvtepi32_epi8(_mm256_or_si256(q0, _mm256_slli_epi32(q1, 4))));
+      }
+    }
+  }
+  return -1;
+}
+
+int64_t encode_q5_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks) {
+  const ScaleMinGrid grid{31, -0.5, 0.1, 15};
+  const __m256i top = _mm256_set1_epi32(31);
+  const __m256i low4 = _mm256_set1_epi32(15);
+  uint8_t ls[8], lm[8];
+  for (int64_t b = 0; b < n_blocks; b++) {
+    const float* x = src + b * 256;
+    uint8_t* o = dst + b * 176;
+    double d, dmin;
+    int64_t bad_at;
+    if (!fit_super_block(x, o, grid, fit_scale_min8_avx512, ls, lm, &d, &dmin, &bad_at)) return b * 256 + bad_at;
+    // qh byte i: bit 2g is bit 4 of value 64g + i's level, bit 2g + 1 that of value 64g + 32 + i.
+    __m256i qh[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int g = 0; g < 4; g++) {
+      uint8_t* q = o + 48 + 32 * g;
+      const float* s0 = x + 64 * g;
+      const double d0 = d * ls[2 * g];
+      const double d1 = d * ls[2 * g + 1];
+      const __m512d id0 = _mm512_set1_pd(d0 == 0 ? 0 : 1 / d0);
+      const __m512d id1 = _mm512_set1_pd(d1 == 0 ? 0 : 1 / d1);
+      const __m512d m0 = _mm512_set1_pd(dmin * lm[2 * g]);
+      const __m512d m1 = _mm512_set1_pd(dmin * lm[2 * g + 1]);
+      for (int c = 0; c < 4; c++) {
+        const __m256i q0 = levels8(s0 + 8 * c, m0, id0, top);
+        const __m256i q1 = levels8(s0 + 32 + 8 * c, m1, id1, top);
+        const __m256i packed = _mm256_or_si256(_mm256_and_si256(q0, low4), _mm256_slli_epi32(_mm256_and_si256(q1, low4), 4));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(q + 8 * c), _mm256_cvtepi32_epi8(packed));
+        const __m256i hb = _mm256_or_si256(_mm256_slli_epi32(_mm256_srli_epi32(q0, 4), 2 * g),
+                                           _mm256_slli_epi32(_mm256_srli_epi32(q1, 4), 2 * g + 1));
+        qh[c] = _mm256_or_si256(qh[c], hb);
+      }
+    }
+    for (int c = 0; c < 4; c++) _mm_storel_epi64(reinterpret_cast<__m128i*>(o + 16 + 8 * c), _mm256_cvtepi32_epi8(qh[c]));
+  }
+  return -1;
+}
+
+}  // namespace quant
