@@ -1,13 +1,14 @@
 // Builds what the real-VS-Code tests load: the extension bundles, the example's document repository, the .vsix
-// (packaged by vsce exactly as for release), and the extension-host test suites, compiled apart from the extension.
+// (packaged by scripts/package.mjs exactly as for release), and the extension-host test suites, compiled apart from the extension.
 import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
-function step(repo: string, what: string, args: string[]): void {
-  const r = spawnSync(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+function step(repo: string, what: string, args: string[]): string {
+  const r = spawnSync(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
+  return r.stdout;
 }
 
 export function buildExtension(repo: string): void {
@@ -16,11 +17,14 @@ export function buildExtension(repo: string): void {
   step(repo, 'building the example document repository (npm run example)', ['--import', 'tsx', 'scripts/make-example-docs-repo.ts']);
 }
 
-/** Packages the extension with vsce into `out` and returns its path. */
+/**
+ * Packages the extension into `out` exactly as `npm run package` does (scripts/package.mjs: the linux-x64 .vsix with
+ * the engine's runtime packages staged inside) and returns its path.
+ */
 export function packageVsix(repo: string, out: string): string {
-  const vsce = join(repo, 'node_modules', '@vscode', 'vsce', 'vsce');
-  // No repository field: the README's relative screenshot link stays as it is rather than failing the package.
-  step(repo, 'vsce package', [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '-o', out]);
+  const said = step(repo, 'packaging the .vsix (scripts/package.mjs)', ['scripts/package.mjs', '--out', out, '--stage', join(dirname(out), 'package-stage')]);
+  // Its own lines (what was staged, the .vsix size), not vsce's file listing.
+  for (const line of said.split('\n')) if (line.startsWith('package: ')) process.stdout.write(`${line}\n`);
   return out;
 }
 
