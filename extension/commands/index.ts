@@ -26,6 +26,12 @@ export const commands = {
   showJobLog: () => import('./jobs').then((m) => m.showJobLog),
   revealJobOutput: () => import('./jobs').then((m) => m.revealJobOutput),
   refreshJobs: () => import('./jobs').then((m) => m.refreshJobs),
+  generateData: () => import('./generate').then((m) => m.generateData),
+  generateLeafData: () => import('./generate').then((m) => m.generateLeafData),
+  previewLeafData: () => import('./generate').then((m) => m.previewLeafData),
+  setTeacherApiKey: () => import('./generate').then((m) => m.setTeacherApiKey),
+  reviewGeneratedData: () => import('./generate').then((m) => m.reviewGeneratedData),
+  applyReview: () => import('./generate').then((m) => m.applyReview),
 } satisfies Record<string, () => Promise<CommandFactory>>;
 
 export type CommandName = keyof typeof commands;

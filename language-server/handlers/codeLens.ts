@@ -1,18 +1,21 @@
 // Code lenses: at the top of a leaf its size ("5 seed examples · 1,240 words"), "Check taxonomy", and the authoring
 // commands that apply ("Upgrade to version 3" for a v1/v2 leaf, "Create attribution.txt" for knowledge without one);
-// on each seed its own size ("180 words · 3 Q&A"). The commands run in the extension; the lens only names them.
+// on seed_examples "Generate data for this leaf" and "Preview data"; on each seed its own size ("180 words · 3 Q&A").
+// The commands run in the extension; the lens only names them.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileOfUri } from '../documents';
 import type { CodeLens, Command } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { ParsedLeaf } from '../../engine/taxonomy/leaf';
+import { spanAtPath, type ParsedLeaf } from '../../engine/taxonomy/leaf';
 import { leafWords, seedWords } from '../../engine/taxonomy/leafWords';
 
 export const showLeafStatisticsCommand = 'taxonomyStudio.showLeafStatistics';
 export const checkTaxonomyCommand = 'taxonomyStudio.checkTaxonomy';
 export const upgradeLeafCommand = 'taxonomyStudio.upgradeLeaf';
 export const createAttributionCommand = 'taxonomyStudio.createAttribution';
+export const generateLeafDataCommand = 'taxonomyStudio.generateLeafData';
+export const previewLeafDataCommand = 'taxonomyStudio.previewLeafData';
 
 /** What the statistics command receives (second argument, after the document URI). */
 export interface LeafStatistics {
@@ -53,6 +56,15 @@ export function codeLenses(doc: TextDocument, leaf: ParsedLeaf): CodeLens[] {
   }
   if (leaf.kind === 'knowledge' && !hasAttribution(doc.uri)) {
     lenses.push({ range: top, command: { title: 'Create attribution.txt', command: createAttributionCommand, arguments: [doc.uri] } });
+  }
+  // Generation starts from the seeds: its lenses sit on seed_examples, for a leaf saved on disk (the engine reads it).
+  if (stats.seedExamples > 0 && fileOfUri(doc.uri) !== undefined) {
+    const at = { line: doc.positionAt(spanAtPath(leaf, ['seed_examples'], 'key').start).line, character: 0 };
+    const range = { start: at, end: at };
+    lenses.push(
+      { range, command: { title: 'Generate data for this leaf', command: generateLeafDataCommand, arguments: [doc.uri] } },
+      { range, command: { title: 'Preview data', command: previewLeafDataCommand, arguments: [doc.uri] } },
+    );
   }
   for (const seed of stats.seeds) {
     const at = { line: seed.line, character: 0 };

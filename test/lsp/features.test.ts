@@ -60,6 +60,8 @@ describe('document features', () => {
       [
         '0 5 seed examples · 119 words (taxonomyStudio.showLeafStatistics)',
         '0 Check taxonomy (taxonomyStudio.checkTaxonomy)',
+        '5 Generate data for this leaf (taxonomyStudio.generateLeafData)',
+        '5 Preview data (taxonomyStudio.previewLeafData)',
         '6 22 words · 1 Q&A (taxonomyStudio.showLeafStatistics)',
         '11 25 words · 1 Q&A (taxonomyStudio.showLeafStatistics)',
         '16 25 words · 1 Q&A (taxonomyStudio.showLeafStatistics)',
