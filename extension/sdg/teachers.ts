@@ -2,7 +2,11 @@
 // `taxonomyStudio.sdg.teachers` (a URL, several URLs of one pool comma-separated, or {name, url, model}), and GGUF
 // files the author picks. An endpoint's API key lives in VS Code's SecretStorage under its origin and reaches the
 // engine child only through one environment variable, whose NAME is what the job's settings record. No vscode import.
-import { isRemoteTeacher } from '../../engine/sdg/pipelines/teacherSpec';
+
+/** As the engine tells them apart (engine/sdg/pipelines/teacherSpec.ts, not imported: it loads the local teacher). */
+function isRemoteTeacher(spec: string): boolean {
+  return /^https?:\/\//i.test(spec.trim());
+}
 
 export const teachersSetting = 'taxonomyStudio.sdg.teachers';
 /** The variable the engine child reads the key from (settings.apiKeyEnv names it; the key itself is never written). */
