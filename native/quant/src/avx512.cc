@@ -17,11 +17,13 @@ namespace {
 constexpr int GRID_SLOTS = 24;
 constexpr int SPARE = GRID_SLOTS;
 constexpr int EV_SLOTS = GRID_SLOTS + 32;
-constexpr int LANE_STRIDE = EV_SLOTS * 4;  // doubles per lane's event table
+constexpr int SLOT_STRIDE = 8 * 4;  // doubles per slot: the eight lanes' entries side by side
 
 struct alignas(64) Block8 {
   double t[32 * 8];            // t[8 i + j] = value i of sub-block j
-  double ev[8 * LANE_STRIDE];  // per-lane event tables, 4 doubles (sum w l, sum w l^2, sum w l x, unused) per slot
+  // Per-lane event tables, interleaved: slot s of lane j is ev[SLOT_STRIDE s + 4 j ..], 4 doubles (sum w l,
+  // sum w l^2, sum w l x, unused), so a step reads its eight lanes' entries as four contiguous registers.
+  double ev[EV_SLOTS * SLOT_STRIDE];
   // The search's running state, per lane.
   __m512d av, hi, best_gain;
   // Sums of the best step so far, and which fit it was (bit set: min pinned at 0).
@@ -59,12 +61,10 @@ void sweep8(Block8& g, __m512d base, __mmask8 active, const ScaleMinGrid& grid) 
   const __m512i pick_hi = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
   __m512d sw = zero, swx = zero, sl = zero, sl2 = zero, sxl = zero;
   __mmask8 bad = 0;
-  // Each event's table entry, as an address: lane j's table starts at ev + j * LANE_STRIDE.
+  // Each event's table entry, as an address: ev + 8 (SLOT_STRIDE slot + 4 lane) bytes.
   alignas(64) double* slot[16];
-  const __m512i lane_addr = _mm512_add_epi64(
-      _mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(g.ev))),
-      _mm512_setr_epi64(0, 8 * LANE_STRIDE, 16 * LANE_STRIDE, 24 * LANE_STRIDE, 32 * LANE_STRIDE, 40 * LANE_STRIDE,
-                        48 * LANE_STRIDE, 56 * LANE_STRIDE));
+  const __m512i lane_addr = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(reinterpret_cast<uintptr_t>(g.ev))),
+                                             _mm512_setr_epi64(0, 32, 64, 96, 128, 160, 192, 224));
   for (int i = 0; i < 32; i++) {
     const __m512d v = _mm512_load_pd(g.t + 8 * i);
     const __m512d w = _mm512_add_pd(g.av, _mm512_abs_pd(v));
@@ -95,8 +95,8 @@ void sweep8(Block8& g, __m512d base, __mmask8 active, const ScaleMinGrid& grid) 
     const __m256i spare = _mm256_set1_epi32(SPARE + (i & 15));
     const __m256i c1 = _mm256_mask_blend_epi32(e1, spare, k1c);
     const __m256i c2 = _mm256_mask_blend_epi32(e2, _mm256_add_epi32(spare, _mm256_set1_epi32(16)), k2c);
-    _mm512_store_si512(slot, _mm512_add_epi64(lane_addr, _mm512_slli_epi64(_mm512_cvtepi32_epi64(c1), 5)));
-    _mm512_store_si512(slot + 8, _mm512_add_epi64(lane_addr, _mm512_slli_epi64(_mm512_cvtepi32_epi64(c2), 5)));
+    _mm512_store_si512(slot, _mm512_add_epi64(lane_addr, _mm512_slli_epi64(_mm512_cvtepi32_epi64(c1), 8)));
+    _mm512_store_si512(slot + 8, _mm512_add_epi64(lane_addr, _mm512_slli_epi64(_mm512_cvtepi32_epi64(c2), 8)));
     // Event vectors (w, 2 w l0 + w, w x, 0) and (w, 2 w l0 + 3 w, w x, 0), one per lane.
     const __m512d twl0 = _mm512_mul_pd(two, wl0);
     const __m512d a = _mm512_add_pd(twl0, w);
@@ -126,29 +126,25 @@ void sweep8(Block8& g, __m512d base, __mmask8 active, const ScaleMinGrid& grid) 
     }
   }
   if ((bad & active) != 0) g.overflow = true;
-  for (int lane = 0; lane < 8; lane++) {
-    _mm256_store_pd(g.ev + lane * LANE_STRIDE + 4 * (grid.nstep + 1), _mm256_setzero_pd());
-  }
+  for (int r = 0; r < 4; r++) _mm512_store_pd(g.ev + SLOT_STRIDE * (grid.nstep + 1) + 8 * r, zero);
   g.sw = sw;
   g.swx = swx;
   // The best-so-far state lives in registers through the loop: kept in `g`, every table store below could alias it,
   // and the compiler would store and reload it at each step, putting store forwarding on the loop-carried chain.
   __m512d best_gain = g.best_gain, best_sl = g.best_sl, best_sl2 = g.best_sl2, best_sxl = g.best_sxl;
   __mmask8 best_pinned = g.best_pinned;
-  const __m512i c0_idx = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
-  const __m512i c2_idx = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  const __m512i c0_idx = _mm512_setr_epi64(0, 4, 1, 5, 8, 12, 9, 13);
+  const __m512i c2_idx = _mm512_setr_epi64(2, 6, 3, 7, 10, 14, 11, 15);
   for (int k = 0; k <= grid.nstep; k++) {
-    // Lanes j and j + 4 side by side, then a transpose to one register per component.
-    double* e = g.ev + 4 * k;
-    const __m512d z0 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_load_pd(e)), _mm256_load_pd(e + 4 * LANE_STRIDE), 1);
-    const __m512d z1 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_load_pd(e + LANE_STRIDE)), _mm256_load_pd(e + 5 * LANE_STRIDE), 1);
-    const __m512d z2 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_load_pd(e + 2 * LANE_STRIDE)), _mm256_load_pd(e + 6 * LANE_STRIDE), 1);
-    const __m512d z3 = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_load_pd(e + 3 * LANE_STRIDE)), _mm256_load_pd(e + 7 * LANE_STRIDE), 1);
-    for (int lane = 0; lane < 8; lane++) _mm256_store_pd(e + lane * LANE_STRIDE, _mm256_setzero_pd());
-    // lo01 = (L0c0 L1c0 L0c2 L1c2 | L4c0 L5c0 L4c2 L5c2), hi01 = the same with c1, c3.
+    // The step's entries, lanes (0 1), (2 3), (4 5), (6 7) per register, then a transpose to one register per
+    // component.
+    double* e = g.ev + SLOT_STRIDE * k;
+    const __m512d z0 = _mm512_load_pd(e), z1 = _mm512_load_pd(e + 8), z2 = _mm512_load_pd(e + 16),
+                  z3 = _mm512_load_pd(e + 24);
+    for (int r = 0; r < 4; r++) _mm512_store_pd(e + 8 * r, zero);
+    // lo01 = (L0c0 L2c0 L0c2 L2c2 L1c0 L3c0 L1c2 L3c2), hi01 = the same with c1, c3; lo23, hi23 for lanes 4..7.
     const __m512d lo01 = _mm512_unpacklo_pd(z0, z1), hi01 = _mm512_unpackhi_pd(z0, z1);
     const __m512d lo23 = _mm512_unpacklo_pd(z2, z3), hi23 = _mm512_unpackhi_pd(z2, z3);
-    // Component c of lanes 0..7: (lo01[0] lo01[1] lo23[0] lo23[1] lo01[4] lo01[5] lo23[4] lo23[5]) for c0.
     sl = _mm512_add_pd(sl, _mm512_permutex2var_pd(lo01, c0_idx, lo23));
     sl2 = _mm512_add_pd(sl2, _mm512_permutex2var_pd(hi01, c0_idx, hi23));
     sxl = _mm512_add_pd(sxl, _mm512_permutex2var_pd(lo01, c2_idx, lo23));
