@@ -11,11 +11,12 @@ import { generateCommand } from './generate';
 import { inspectCommand } from './inspect';
 import { jobCommand } from './job';
 import { mergeCommand } from './merge';
+import { pipelineCommand } from './pipeline';
 import { rpcCommand } from './rpc';
 import { serveCommand } from './serve';
 import { trainCommand } from './train';
 
-export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, generateCommand, inspectCommand, jobCommand, mergeCommand, rpcCommand, serveCommand, trainCommand];
+export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, generateCommand, inspectCommand, jobCommand, mergeCommand, pipelineCommand, rpcCommand, serveCommand, trainCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);
