@@ -48,10 +48,9 @@ void sweep8(Block8& g, __m512d base, __mmask8 active, const ScaleMinGrid& grid) 
   const __m512d two = _mm512_set1_pd(2.0);
   const __m512d three = _mm512_set1_pd(3.0);
   const __m512d zero = _mm512_setzero_pd();
-  const __m256i zero_i = _mm256_setzero_si256();
-  const __m256i nmax_i = _mm256_set1_epi32(grid.nmax);
-  const __m256i one_i = _mm256_set1_epi32(1);
-  const __m256i int_min = _mm256_set1_epi32(INT32_MIN);
+  const __m512d one = _mm512_set1_pd(1.0);
+  const __m512d nmax_d = _mm512_set1_pd(grid.nmax);
+  const __m512d two31 = _mm512_set1_pd(2147483648.0);
   // Slots 0..nstep+1 are all zero here: the step loop zeroes each slot after reading it, and slot nstep + 1 (where
   // rounding may put an event past the last step) is zeroed at the end. Events never land past it (a lane whose
   // would is flagged, clamped, and redone by the scalar search); the spare slots are never read.
@@ -72,12 +71,14 @@ void sweep8(Block8& g, __m512d base, __mmask8 active, const ScaleMinGrid& grid) 
     sw = _mm512_add_pd(sw, w);
     swx = _mm512_add_pd(swx, wv);
     const __m512d dv = _mm512_sub_pd(v, base);
-    const __m256i l0_raw = _mm512_cvttpd_epi32(_mm512_add_pd(_mm512_mul_pd(dv, a0), half));
-    const __m256i l1_raw = _mm512_cvttpd_epi32(_mm512_add_pd(_mm512_mul_pd(dv, aN), half));
-    bad |= _mm256_cmpeq_epi32_mask(l0_raw, int_min) | _mm256_cmpeq_epi32_mask(l1_raw, int_min);
-    const __m256i l0 = _mm256_max_epi32(l0_raw, zero_i);
-    const __m256i l1 = _mm256_max_epi32(_mm256_min_epi32(l1_raw, nmax_i), zero_i);
-    const __m512d l0d = _mm512_cvtepi32_pd(l0);
+    // Levels in the double domain: truncate, then clamp (vmaxpd gives the second operand, 0, for NaN, as ToInt32
+    // does). Only magnitudes from 2^31 on, which ToInt32 would wrap, need the scalar search.
+    const __m512d l0_raw = _mm512_roundscale_pd(_mm512_add_pd(_mm512_mul_pd(dv, a0), half), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m512d l1_raw = _mm512_roundscale_pd(_mm512_add_pd(_mm512_mul_pd(dv, aN), half), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    bad |= _mm512_cmp_pd_mask(_mm512_abs_pd(l0_raw), two31, _CMP_GE_OQ) |
+           _mm512_cmp_pd_mask(_mm512_abs_pd(l1_raw), two31, _CMP_GE_OQ);
+    const __m512d l0d = _mm512_max_pd(l0_raw, zero);
+    const __m512d l1d = _mm512_min_pd(_mm512_max_pd(l1_raw, zero), nmax_d);
     const __m512d wl0 = _mm512_mul_pd(w, l0d);
     sl = _mm512_add_pd(sl, wl0);
     sl2 = _mm512_add_pd(sl2, _mm512_mul_pd(wl0, l0d));
@@ -87,10 +88,11 @@ void sweep8(Block8& g, __m512d base, __mmask8 active, const ScaleMinGrid& grid) 
     // ceil then truncate, as one conversion rounding up (the same int32 for every value; INT32_MIN out of range).
     const __m256i k1 = _mm512_cvt_roundpd_epi32(t1, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
     const __m256i k2 = _mm512_cvt_roundpd_epi32(_mm512_add_pd(t1, q), _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
-    const __mmask8 e1 = _mm256_cmpgt_epi32_mask(l1, l0) & active;
-    const __mmask8 e2 = _mm256_cmpgt_epi32_mask(l1, _mm256_add_epi32(l0, one_i)) & active;
-    const __m256i k1c = _mm256_max_epi32(_mm256_min_epi32(k1, top_slot), zero_i);
-    const __m256i k2c = _mm256_max_epi32(_mm256_min_epi32(k2, top_slot), zero_i);
+    const __mmask8 e1 = _mm512_cmp_pd_mask(l1d, l0d, _CMP_GT_OQ) & active;
+    const __mmask8 e2 = _mm512_cmp_pd_mask(l1d, _mm512_add_pd(l0d, one), _CMP_GT_OQ) & active;
+    // Unsigned: a negative slot (or INT32_MIN) becomes top_slot too, and is flagged below.
+    const __m256i k1c = _mm256_min_epu32(k1, top_slot);
+    const __m256i k2c = _mm256_min_epu32(k2, top_slot);
     bad |= (e1 & _mm256_cmpneq_epi32_mask(k1, k1c)) | (e2 & _mm256_cmpneq_epi32_mask(k2, k2c));
     const __m256i spare = _mm256_set1_epi32(SPARE + (i & 15));
     const __m256i c1 = _mm256_mask_blend_epi32(e1, spare, k1c);
