@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { commandId, commands, type CommandFactory, type CommandName } from './commands/index';
 import { Ctx } from './ctx';
+import { registerChat } from './chat/index';
 import { registerJobs } from './jobs/index';
 import { registerViews } from './views/index';
 
@@ -14,6 +15,7 @@ export function activate(context: vscode.ExtensionContext): void {
     registerCommands(ctx);
     registerViews(ctx); // registers the views; the taxonomy loads after activation
     registerJobs(ctx); // the Jobs view; jobs start only from commands
+    registerChat(ctx, context); // the chat view, panel serializer and Ask-this-leaf lens; no network until used
   } catch (err) {
     // Without a context there is no log yet; the message is all the user gets.
     void vscode.window.showErrorMessage(`Taxonomy Studio failed to activate: ${err instanceof Error ? err.message : String(err)}`);

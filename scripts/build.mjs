@@ -20,6 +20,8 @@ const entries = [
   { entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: ['node-llama-cpp', 'onnxruntime-node'] },
   // QuantPool's worker threads load this file from beside the bundle that starts them.
   { entryPoints: ['engine/gguf/quant/worker.ts'], outfile: 'dist/quant-worker.js' },
+  // The chat webview's script (marked and DOMPurify inside), loaded by the webview from the extension's files.
+  { entryPoints: ['media/chat/main.ts'], outfile: 'dist/chat-webview.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 
 if (watch) {

@@ -98,6 +98,8 @@ export const serveJob = defineJob({
       const listening: ServeListening = { url: server.url, models: server.models.ids };
       ctx.log('info', `serving ${listening.models.join(', ')} at ${listening.url}`);
       ctx.partial('listening', listening);
+      // The Jobs view shows the stage in the job's tooltip: where to point a client.
+      ctx.progress({ done: 0, stage: `listening at ${listening.url}` });
       return await untilAborted(ctx.signal);
     } finally {
       await server.close();

@@ -32,6 +32,10 @@ export const commands = {
   setTeacherApiKey: () => import('./generate').then((m) => m.setTeacherApiKey),
   reviewGeneratedData: () => import('./generate').then((m) => m.reviewGeneratedData),
   applyReview: () => import('./generate').then((m) => m.applyReview),
+  serveModel: () => import('./serve').then((m) => m.serveModel),
+  openChat: () => import('./chat').then((m) => m.openChat),
+  askLeaf: () => import('./chat').then((m) => m.askLeaf),
+  setChatApiKey: () => import('./chat').then((m) => m.setChatApiKey),
 } satisfies Record<string, () => Promise<CommandFactory>>;
 
 export type CommandName = keyof typeof commands;
