@@ -297,3 +297,104 @@ int fit_scale_min8_avx2(const float* x, const ScaleMinGrid& grid, double* scales
 }
 
 }  // namespace quant
+
+// ---- Q4_K/Q5_K requantisation with the stored 6-bit scales, four values per register ----
+
+namespace quant {
+namespace {
+
+// Levels of four values: clamp(js_int32((x + m) * id + 0.5), 0, top), as the scalar code computes them; a value whose
+// level leaves int32's range (cvttpd gives INT32_MIN) is redone with JavaScript's wrap-around.
+inline __m128i levels4(const float* s, __m256d m, __m256d id, __m128i top) {
+  const __m256d t = _mm256_add_pd(_mm256_mul_pd(_mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(s)), m), id),
+                                  _mm256_set1_pd(0.5));
+  __m128i q = _mm256_cvttpd_epi32(t);
+  if (__builtin_expect(_mm_movemask_epi8(_mm_cmpeq_epi32(q, _mm_set1_epi32(INT32_MIN))) != 0, 0)) {
+    alignas(32) double tv[4];
+    _mm256_store_pd(tv, t);
+    q = _mm_setr_epi32(js_int32(tv[0]), js_int32(tv[1]), js_int32(tv[2]), js_int32(tv[3]));
+  }
+  return _mm_max_epi32(_mm_min_epi32(q, top), _mm_setzero_si128());
+}
+
+// Eight 32-bit lanes (two registers, each < 256) to eight bytes at dst.
+inline void store8(uint8_t* dst, __m128i a, __m128i b) {
+  const __m128i w = _mm_packs_epi32(a, b);
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), _mm_packus_epi16(w, w));
+}
+
+}  // namespace
+
+int64_t encode_q4_k_avx2(const float* src, uint8_t* dst, int64_t n_blocks) {
+  const ScaleMinGrid grid{15, -1, 0.1, 20};
+  const __m128i top = _mm_set1_epi32(15);
+  uint8_t ls[8], lm[8];
+  for (int64_t b = 0; b < n_blocks; b++) {
+    const float* x = src + b * 256;
+    uint8_t* o = dst + b * 144;
+    double d, dmin;
+    int64_t bad_at;
+    if (!fit_super_block(x, o, grid, fit_scale_min8_avx2, ls, lm, &d, &dmin, &bad_at)) return b * 256 + bad_at;
+    for (int g = 0; g < 4; g++) {
+      uint8_t* q = o + 16 + 32 * g;
+      const float* s0 = x + 64 * g;
+      const double d0 = d * ls[2 * g];
+      const double d1 = d * ls[2 * g + 1];
+      if (d0 == 0 && d1 == 0) {
+        std::memset(q, 0, 32);
+        continue;
+      }
+      const __m256d id0 = _mm256_set1_pd(d0 == 0 ? 0 : 1 / d0);
+      const __m256d id1 = _mm256_set1_pd(d1 == 0 ? 0 : 1 / d1);
+      const __m256d m0 = _mm256_set1_pd(dmin * lm[2 * g]);
+      const __m256d m1 = _mm256_set1_pd(dmin * lm[2 * g + 1]);
+      for (int i = 0; i < 32; i += 8) {
+        const __m128i a = _mm_or_si128(levels4(s0 + i, m0, id0, top), _mm_slli_epi32(levels4(s0 + 32 + i, m1, id1, top), 4));
+        const __m128i c = _mm_or_si128(levels4(s0 + i + 4, m0, id0, top), _mm_slli_epi32(levels4(s0 + 36 + i, m1, id1, top), 4));
+        store8(q + i, a, c);
+      }
+    }
+  }
+  return -1;
+}
+
+int64_t encode_q5_k_avx2(const float* src, uint8_t* dst, int64_t n_blocks) {
+  const ScaleMinGrid grid{31, -0.5, 0.1, 15};
+  const __m128i top = _mm_set1_epi32(31);
+  const __m128i low4 = _mm_set1_epi32(15);
+  uint8_t ls[8], lm[8];
+  for (int64_t b = 0; b < n_blocks; b++) {
+    const float* x = src + b * 256;
+    uint8_t* o = dst + b * 176;
+    double d, dmin;
+    int64_t bad_at;
+    if (!fit_super_block(x, o, grid, fit_scale_min8_avx2, ls, lm, &d, &dmin, &bad_at)) return b * 256 + bad_at;
+    // qh byte i: bit 2g is bit 4 of value 64g + i's level, bit 2g + 1 that of value 64g + 32 + i.
+    __m128i qh[8];
+    for (int c = 0; c < 8; c++) qh[c] = _mm_setzero_si128();
+    for (int g = 0; g < 4; g++) {
+      uint8_t* q = o + 48 + 32 * g;
+      const float* s0 = x + 64 * g;
+      const double d0 = d * ls[2 * g];
+      const double d1 = d * ls[2 * g + 1];
+      const __m256d id0 = _mm256_set1_pd(d0 == 0 ? 0 : 1 / d0);
+      const __m256d id1 = _mm256_set1_pd(d1 == 0 ? 0 : 1 / d1);
+      const __m256d m0 = _mm256_set1_pd(dmin * lm[2 * g]);
+      const __m256d m1 = _mm256_set1_pd(dmin * lm[2 * g + 1]);
+      __m128i packed[8];
+      for (int c = 0; c < 8; c++) {
+        const __m128i q0 = levels4(s0 + 4 * c, m0, id0, top);
+        const __m128i q1 = levels4(s0 + 32 + 4 * c, m1, id1, top);
+        packed[c] = _mm_or_si128(_mm_and_si128(q0, low4), _mm_slli_epi32(_mm_and_si128(q1, low4), 4));
+        const __m128i hb = _mm_or_si128(_mm_slli_epi32(_mm_srli_epi32(q0, 4), 2 * g),
+                                        _mm_slli_epi32(_mm_srli_epi32(q1, 4), 2 * g + 1));
+        qh[c] = _mm_or_si128(qh[c], hb);
+      }
+      for (int c = 0; c < 8; c += 2) store8(q + 4 * c, packed[c], packed[c + 1]);
+    }
+    for (int c = 0; c < 8; c += 2) store8(o + 16 + 4 * c, qh[c], qh[c + 1]);
+  }
+  return -1;
+}
+
+}  // namespace quant

@@ -27,15 +27,12 @@ struct Isa {
   EncodeK q5_k;
 };
 
-template <FitScaleMin8 Fit>
-int64_t q4_k_with(const float* src, uint8_t* dst, int64_t n) { return encode_q4_k(src, dst, n, Fit); }
-template <FitScaleMin8 Fit>
-int64_t q5_k_with(const float* src, uint8_t* dst, int64_t n) { return encode_q5_k(src, dst, n, Fit); }
+int64_t q4_k_scalar(const float* src, uint8_t* dst, int64_t n) { return encode_q4_k(src, dst, n, fit_scale_min8_scalar); }
+int64_t q5_k_scalar(const float* src, uint8_t* dst, int64_t n) { return encode_q5_k(src, dst, n, fit_scale_min8_scalar); }
 
-const Isa kScalar{"scalar", narrow_f16_scalar, widen_f16_scalar, q4_k_with<fit_scale_min8_scalar>,
-                  q5_k_with<fit_scale_min8_scalar>};
+const Isa kScalar{"scalar", narrow_f16_scalar, widen_f16_scalar, q4_k_scalar, q5_k_scalar};
 #ifdef QUANT_HAVE_AVX2
-const Isa kAvx2{"avx2", narrow_f16_avx2, widen_f16_avx2, q4_k_with<fit_scale_min8_avx2>, q5_k_with<fit_scale_min8_avx2>};
+const Isa kAvx2{"avx2", narrow_f16_avx2, widen_f16_avx2, encode_q4_k_avx2, encode_q5_k_avx2};
 #endif
 #ifdef QUANT_HAVE_AVX512
 // F16 conversions stay the F16C ones: they already run at memory speed.
