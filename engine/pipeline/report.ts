@@ -52,6 +52,7 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 const f3 = (x: number | undefined) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '-');
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 
@@ -91,7 +92,7 @@ export function renderReport(r: ReportInputs): string {
       ['', ''],
       [
         ['Taxonomy', args.taxonomy],
-        ['Leaves', `${check.leaves.length} (${check.selection})`],
+        ['Leaves', `${check.leaves.length} (${check.selection}): ${check.leaves.map((l) => l.path).join(', ')}`],
         ['Teacher', settings.teacher],
         ['Student', args.student + (args.studentGguf ? ` (served from ${args.studentGguf})` : '')],
         ['Settings', `${args.perSeed} samples per seed, ${args.epochs} epoch${args.epochs === 1 ? '' : 's'}, LoRA rank ${args.rank}${args.qlora ? ', QLoRA' : ''}, seed ${args.seed}`],
@@ -107,7 +108,7 @@ export function renderReport(r: ReportInputs): string {
     table(
       ['Stage', 'Time', 'Result', 'Folder'],
       [
-        ['check', formatSeconds(records.check.seconds) + attempts('check'), `${check.leaves.length} leaves, ${check.errors} errors, ${check.warnings} warnings`, 'check/'],
+        ['check', formatSeconds(records.check.seconds) + attempts('check'), `${plural(check.leaves.length, 'leaf', 'leaves')}, ${plural(check.errors, 'error', 'errors')}, ${plural(check.warnings, 'warning', 'warnings')}`, 'check/'],
         ['generate', formatSeconds(records.generate.seconds) + attempts('generate'), `${gen.kept} samples kept of ${gen.generated} generated${gen.skipped ? `, ${gen.skipped} leaves skipped` : ''}`, 'generate/'],
         ['train', formatSeconds(records.train.seconds) + attempts('train'), `${steps} steps${typeof result.finalEvalLoss === 'number' ? `, held-out loss ${f3(result.initialEvalLoss)} → ${f3(result.finalEvalLoss)}` : ''}`, 'train/'],
         ['export', formatSeconds(records.export.seconds) + attempts('export'), `adapter ${formatBytes(exp.adapter.size)}${exp.base.given ? '; student GGUF given' : `, base ${formatBytes(exp.base.size)}`}`, 'export/'],

@@ -1,9 +1,10 @@
 // The whole loop end to end on the example taxonomy (`example --out`), made a git repository with one leaf changed
 // after the commit, so the pipeline picks that leaf by itself: the tiny fixture converted to GGUF as a
 // grammar-constrained teacher, the tiny fixture HF folder as the student, a few samples, a few steps. The first
-// attempt is cancelled just after the generate stage; `pipeline --resume` must not redo check or generate (their
-// run folders, ledgers and job.json untouched) and must end with a report holding the evaluation table and a valid
-// loss plot.
+// attempt is cancelled just after the generate stage, the second inside the evaluate stage; the third,
+// `pipeline --resume` on the command line, must not redo check or generate (their run folders, ledgers and job.json
+// untouched) nor the questions already answered, and must end with a report holding the evaluation table and a
+// valid loss plot.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -106,6 +107,24 @@ test('check → generate → (cancelled) → resume → train → export → ser
   assert.ok(progress.some((p) => p.stage?.startsWith('2/5 generate') && p.unit === 'units' && p.total === 10 && p.done === 10));
   const before = Object.fromEntries(['check', 'generate'].flatMap((s) => ['job.json', 'ledger.jsonl'].map((f) => [`${s}/${f}`, { mtime: statSync(join(runDir, s, f)).mtimeMs, text: readFileSync(join(runDir, s, f), 'utf8') }])));
 
+  // Second attempt: cancelled once two evaluation questions are answered.
+  const second = await startJob(
+    { kind: 'pipeline', runDir, resume: true },
+    {
+      progress: (p) => {
+        if (p.stage?.startsWith('5/5 evaluate') && p.unit === 'questions' && p.done >= 2) second.cancel();
+      },
+      log: () => undefined,
+      partial: () => undefined,
+    },
+    { progressIntervalMs: 0 },
+  );
+  assert.equal((await second.outcome).status, 'cancelled');
+  assert.deepEqual(ledgerKeys(runDir), ['stage:check', 'stage:generate', 'stage:train', 'stage:export']);
+  const answeredBefore = readFileSync(join(runDir, 'evaluate', 'answers.jsonl'), 'utf8');
+  const askedBefore = ledgerKeys(join(runDir, 'evaluate'));
+  assert.ok(askedBefore.length >= 2 && askedBefore.length < 5, `${askedBefore.length} questions answered before the cancel`);
+
   // Resume from the command line, with no arguments but the run folder.
   let stdout = '';
   let stderr = '';
@@ -117,13 +136,18 @@ test('check → generate → (cancelled) → resume → train → export → ser
     assert.equal(statSync(join(runDir, file)).mtimeMs, was.mtime, `${file} was touched by the resume`);
     assert.equal(readFileSync(join(runDir, file), 'utf8'), was.text, file);
   }
-  assert.match(stderr, /check: finished in an earlier attempt/);
-  assert.match(stderr, /generate: finished in an earlier attempt/);
-  assert.doesNotMatch(stderr, /2\/5 generate/);
-  assert.match(stderr, /3\/5 train/);
+  for (const stage of ['check', 'generate', 'train', 'export']) assert.match(stderr, new RegExp(`${stage}: finished in an earlier attempt`));
+  assert.doesNotMatch(stderr, /[1-4]\/5 (check|generate|train|export)/);
+  assert.match(stderr, /5\/5 evaluate - resuming/);
   assert.match(stderr, /5\/5 evaluate - serving base and tuned/);
   assert.deepEqual(ledgerKeys(runDir), ['stage:check', 'stage:generate', 'stage:train', 'stage:export', 'stage:evaluate']);
-  assert.equal(record(runDir).attempts, 2);
+  assert.equal(record(runDir).attempts, 3);
+  // The evaluate stage went on where it stopped: the answers it had stay as they were, each question once.
+  assert.equal(record(join(runDir, 'evaluate')).attempts, 2);
+  assert.ok(readFileSync(join(runDir, 'evaluate', 'answers.jsonl'), 'utf8').startsWith(answeredBefore));
+  const asked = ledgerKeys(join(runDir, 'evaluate'));
+  assert.deepEqual(asked.slice(0, askedBefore.length), askedBefore);
+  assert.deepEqual([...asked].sort(), [0, 1, 2, 3, 4].map((i) => `${haiku}#${i}`));
   assert.equal(record(runDir).status, 'succeeded');
 
   // Train wrote the adapter, export its GGUF and the student's, evaluate asked every seed question to both models.
@@ -145,7 +169,8 @@ test('check → generate → (cancelled) → resume → train → export → ser
   // The report: stages with times, the data, the plot, the evaluation table with the leaf's row.
   const report = readFileSync(reportPath, 'utf8');
   for (const stage of ['check', 'generate', 'train', 'export', 'serve', 'evaluate']) assert.match(report, new RegExp(`^\\| ${stage} \\| \\d+\\.\\d s`, 'm'));
-  assert.match(report, /\| check \| [^|]+ \| 1 leaves, 0 errors/);
+  assert.match(report, /^\| evaluate \| \d+\.\d s \(2 attempts\) \|/m);
+  assert.match(report, /\| check \| [^|]+ \| 1 leaf, 0 errors/);
   assert.match(report, /\| generate \| [^|]+ \| \d+ samples kept of 10 generated/);
   assert.match(report, /!\[Loss curve[^\]]*\]\(loss\.png\)/);
   assert.match(report, /\| Leaf \| Kind \| Questions \| Base F1 \| Tuned F1 \| Δ \| Tuned better \/ worse \|/);
