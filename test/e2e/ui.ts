@@ -1,7 +1,9 @@
 // What a person sees in the workbench: it loads, a leaf opens with its code lenses, typing an error puts its code
 // in the Problems panel, and the quick fix takes it away. Each check saves a screenshot under test/e2e/screenshots/.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { FrameLocator, Page } from 'playwright-core';
+import { startOpenAIServer, type OpenAIServer } from '../support/openaiServer';
 import type { CheckResult } from './browser';
 
 const leafFolder = 'night_sky_haiku';
@@ -142,6 +144,84 @@ function viewChecks(declared: DeclaredViews | undefined): Check[] {
   ];
 }
 
+/** A prompt whose answer is hostile HTML: the sanitiser and the CSP must leave it inert. */
+const maliciousPrompt = 'Show me some HTML';
+const maliciousAnswer = '<img src="x" onerror="document.title=\'pwned\'"><script>document.title=\'pwned\'</script><a href="javascript:alert(1)">link</a> **bold** text\n\n```js\nconst answer = 42;\n```\n';
+
+/** The chat webview's document (code-server nests it in two iframes). */
+function chatFrame(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+}
+
+/**
+ * The chat panel against a real local OpenAI-compatible test server that serves "base" and "tuned" (named in the
+ * workspace's taxonomyStudio.chat.endpoints): a streamed answer rendered as markdown, hostile HTML rendered inert,
+ * and compare mode answering one prompt with both models side by side.
+ */
+function chatChecks(workspace: string): Check[] {
+  let server: OpenAIServer | undefined;
+  return [
+    {
+      name: 'UI: Open Chat streams a markdown answer from a configured endpoint, and hostile HTML in it stays inert',
+      async run(page) {
+        server = await startOpenAIServer({
+          models: [{ id: 'base' }, { id: 'tuned' }],
+          handler: (r) => {
+            const last = r.messages[r.messages.length - 1].content;
+            return last === maliciousPrompt ? maliciousAnswer : `**${r.model}** answers: ${last}`;
+          },
+        });
+        const settingsFile = join(workspace, '.vscode', 'settings.json');
+        mkdirSync(join(workspace, '.vscode'), { recursive: true });
+        const settings = existsSync(settingsFile) ? (JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>) : {};
+        writeFileSync(settingsFile, JSON.stringify({ ...settings, 'taxonomyStudio.chat.endpoints': [{ name: 'e2e', url: server.url }] }, null, 2));
+
+        await runCommand(page, 'Taxonomy Studio: Open Chat');
+        const chat = chatFrame(page);
+        await chat.locator('#model option', { hasText: 'base · e2e' }).waitFor({ state: 'attached', timeout: 30_000 });
+        await chat.locator('#model').selectOption({ label: 'base · e2e' });
+        const prompt = chat.locator('#prompt');
+        await prompt.fill('Hello from the e2e test');
+        await prompt.press('Enter');
+        const answer = chat.locator('.answer .markdown').last();
+        await answer.getByText('answers: Hello from the e2e test').waitFor({ timeout: 30_000 });
+        await answer.locator('strong', { hasText: 'base' }).waitFor({ timeout: 5_000 });
+
+        await prompt.fill(maliciousPrompt);
+        await prompt.press('Enter');
+        const hostile = chat.locator('.turn').last().locator('.answer .markdown');
+        await hostile.locator('pre code', { hasText: 'const answer = 42;' }).waitFor({ timeout: 30_000 });
+        await hostile.locator('strong', { hasText: 'bold' }).waitFor({ timeout: 5_000 });
+        const inert = {
+          scripts: await chat.locator('#conversation script').count(),
+          images: await chat.locator('#conversation img').count(),
+          handlers: await chat.locator('#conversation [onerror], #conversation [onclick]').count(),
+          jsLinks: await chat.locator('#conversation a[href^="javascript:"]').count(),
+        };
+        if (inert.scripts + inert.images + inert.handlers + inert.jsLinks !== 0) throw new Error(`hostile HTML survived: ${JSON.stringify(inert)}`);
+        if ((await page.title()).includes('pwned')) throw new Error('a script from the model output ran');
+      },
+    },
+    {
+      name: 'UI: compare mode sends one prompt to base and tuned and shows both answers side by side',
+      async run(page) {
+        const chat = chatFrame(page);
+        await chat.locator('#compare').check();
+        await chat.locator('#model-a option', { hasText: 'base · e2e' }).waitFor({ state: 'attached', timeout: 15_000 });
+        await chat.locator('#model-a').selectOption({ label: 'base · e2e' });
+        await chat.locator('#model-b').selectOption({ label: 'tuned · e2e' });
+        const prompt = chat.locator('#prompt');
+        await prompt.fill('Which of you was trained?');
+        await prompt.press('Enter');
+        const columns = chat.locator('.turn').last().locator('.answers.columns-2 .answer');
+        await columns.nth(0).getByText('base answers: Which of you was trained?').waitFor({ timeout: 30_000 });
+        await columns.nth(1).getByText('tuned answers: Which of you was trained?').waitFor({ timeout: 30_000 });
+        await server?.close();
+      },
+    },
+  ];
+}
+
 export function uiChecks(serverUrl: string, workspace: string, declared?: DeclaredViews): Check[] {
   return [
     {
@@ -190,6 +270,7 @@ export function uiChecks(serverUrl: string, workspace: string, declared?: Declar
     },
     ...viewChecks(declared),
     ...(declared ? authoringChecks(declared) : []),
+    ...chatChecks(workspace),
   ];
 }
 
