@@ -213,7 +213,7 @@ export const pipelineJob = defineJob({
     return s;
   },
   run: (ctx) => runPipeline(ctx),
-  describe: (s) => `report ${s.report}: tuned ${Number(s.tuned).toFixed(3)} vs base ${Number(s.base).toFixed(3)} (token-set F1) on ${s.leaves} leaves`,
+  describe: (s) => `report ${s.report}: tuned ${Number(s.tuned).toFixed(3)} vs base ${Number(s.base).toFixed(3)} (token-set F1) on ${s.leaves} leaf${s.leaves === 1 ? '' : 's'}`,
 });
 
 async function runPipeline(ctx: JobContext<PipelineArgs, PipelineSettings>): Promise<PipelineSummary> {
