@@ -35,6 +35,11 @@ export class Ctx {
     this.extCtx.subscriptions.push(d);
   }
 
+  /** The extension's SecretStorage: API keys live here and reach engine children only through their environment. */
+  get secrets(): vscode.SecretStorage {
+    return this.extCtx.secrets;
+  }
+
   asAbsolutePath(relative: string): string {
     return this.extCtx.asAbsolutePath(relative);
   }

@@ -15,6 +15,9 @@ export function activate(context: vscode.ExtensionContext): void {
     registerCommands(ctx);
     registerViews(ctx); // registers the views; the taxonomy loads after activation
     registerJobs(ctx); // the Jobs view; jobs start only from commands
+    const jobsCtx = ctx;
+    // A generate run resumed from the Jobs view after a reload needs its teacher's key from SecretStorage.
+    void import('./commands/generate').then((m) => m.registerResumeSecrets(jobsCtx));
     registerChat(ctx, context); // the chat view, panel serializer and Ask-this-leaf lens; no network until used
   } catch (err) {
     // Without a context there is no log yet; the message is all the user gets.

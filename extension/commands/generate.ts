@@ -22,24 +22,17 @@ type LeafTarget = string | vscode.Uri | undefined;
 /** The teacher last used in this window, offered first and used by the lenses without asking again. */
 let lastTeacher: TeacherChoice | undefined;
 
-/**
- * The extension's SecretStorage. Ctx keeps its ExtensionContext private; until Ctx offers `secrets`, this reads the
- * field (checked, so a rename fails loudly here rather than storing keys anywhere else).
- */
-function secrets(ctx: Ctx): vscode.SecretStorage {
-  const store = (ctx as unknown as { extCtx?: vscode.ExtensionContext }).extCtx?.secrets;
-  if (!store) throw new Error('SecretStorage is not available to this command (Ctx has no extension context)');
-  return store;
-}
-
 function keyFor(ctx: Ctx, teacher: string): Promise<TeacherEnvironment> {
-  const store = secrets(ctx);
+  const store = ctx.secrets;
   return teacherEnvironment(teacher, async (k) => await store.get(k));
 }
 
 let resumeSecretsRegistered = false;
-/** Resume from the Jobs view gets the key of the run's recorded teacher, as a new run does. */
-function registerResumeSecrets(ctx: Ctx): void {
+/**
+ * Resume from the Jobs view gets the key of the run's recorded teacher, as a new run does. Called at activation (so a
+ * run resumed after a reload has its key) and again by the commands (a no-op then).
+ */
+export function registerResumeSecrets(ctx: Ctx): void {
   if (resumeSecretsRegistered) return;
   resumeSecretsRegistered = true;
   jobsOf(ctx).secretsFor('generate', async (runDir) => {
@@ -187,8 +180,8 @@ export function setTeacherApiKey(ctx: Ctx) {
     const storeKey = secretKeyOf(url);
     const key = await vscode.window.showInputBox({ prompt: `API key for ${new URL(url.trim()).origin} (kept in VS Code's secret storage; empty removes it)`, password: true, ignoreFocusOut: true });
     if (key === undefined) return;
-    if (key.trim()) await secrets(ctx).store(storeKey, key.trim());
-    else await secrets(ctx).delete(storeKey);
+    if (key.trim()) await ctx.secrets.store(storeKey, key.trim());
+    else await ctx.secrets.delete(storeKey);
     void vscode.window.showInformationMessage(`Taxonomy Studio: API key for ${new URL(url.trim()).origin} ${key.trim() ? 'stored' : 'removed'}.`);
   };
 }

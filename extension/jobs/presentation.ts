@@ -9,8 +9,11 @@ export interface JobPresentation {
   description: string;
   tooltip: string;
   icon: { id: string; color?: string };
-  /** `job.<state>`: package.json's menus show Cancel on job.running and Resume on failed, cancelled, interrupted. */
-  contextValue: `job.${JobState}`;
+  /**
+   * `job.<state>.<kind>`: package.json's menus show Cancel on running jobs, Resume on failed, cancelled and
+   * interrupted ones, and Review Generated Data on succeeded generate runs.
+   */
+  contextValue: `job.${JobState}.${string}`;
 }
 
 const icons: Record<JobState, { id: string; color?: string }> = {
@@ -64,7 +67,7 @@ export function presentJob(entry: JobEntry): JobPresentation {
     description: jobStateText(entry),
     tooltip: lines.join('\n'),
     icon: icons[entry.state],
-    contextValue: `job.${entry.state}`,
+    contextValue: `job.${entry.state}.${entry.kind}`,
   };
 }
 

@@ -282,11 +282,11 @@ describe('presentation', () => {
       description: '9/20 units (45%), 4.5 units/s, ETA 0:03',
       tooltip: 'Counting (demo) (demo-count)\n/w/.taxonomy-studio/runs/demo-1\n\n9/20 units (45%), 4.5 units/s, ETA 0:03\nStage: counting\n\nStarted 2030-01-01T00:00:00.000Z',
       icon: { id: 'sync~spin' },
-      contextValue: 'job.running',
+      contextValue: 'job.running.demo-count',
     });
     assert.equal(presentJob(entry({})).description, 'starting…');
     const failed = presentJob(entry({ state: 'failed', live: false, finishedUnits: 3, error: { message: '/w/x.jsonl: writing failed (ENOSPC)\nmore' } }));
-    assert.deepEqual([failed.description, failed.icon, failed.contextValue], ['failed · 3 units kept', { id: 'error', color: 'list.errorForeground' }, 'job.failed']);
+    assert.deepEqual([failed.description, failed.icon, failed.contextValue], ['failed · 3 units kept', { id: 'error', color: 'list.errorForeground' }, 'job.failed.demo-count']);
     assert.equal(failed.tooltip.split('\n').slice(3).join('\n'), 'failed · 3 units kept\n/w/x.jsonl: writing failed (ENOSPC)\nFix the cause, then Resume continues where it stopped.');
     assert.deepEqual(presentJob(entry({ state: 'interrupted', live: false })).icon, { id: 'debug-disconnect', color: 'list.warningForeground' });
     assert.equal(presentJob(entry({ state: 'succeeded', text: '20 units counted' })).description, '20 units counted');
