@@ -270,18 +270,46 @@ inline __m256i levels8(const float* s, __m512d m, __m512d id, __m256i top) {
   return _mm256_max_epi32(_mm256_min_epi32(q, top), _mm256_setzero_si256());
 }
 
+// The fits run one super-block ahead of the rest of the encoding: the head and requantisation of block b (a chain of
+// dependent scalar steps) then come after the independent work of fitting block b + 1, not straight after the last
+// divisions of block b's own fit, so the processor overlaps them.
+struct Ahead {
+  const float* src;
+  int64_t n_blocks;
+  const ScaleMinGrid& grid;
+  double scales[2][8], mins[2][8];
+  int bad_in[2];
+  int64_t bad = -1;  // the index in src of the first non-finite value, once next() has returned false
+
+  Ahead(const float* s, int64_t n, const ScaleMinGrid& g) : src(s), n_blocks(n), grid(g) {
+    if (n > 0) bad_in[0] = fit_scale_min8_avx512(src, grid, scales[0], mins[0]);
+  }
+
+  // Fits block b + 1, then writes block b's head; false (nothing written) when block b holds a non-finite value.
+  bool next(int64_t b, uint8_t* o, uint8_t* ls, uint8_t* lm, double* d, double* dmin) {
+    const int cur = b & 1;
+    if (bad_in[cur] >= 0) {
+      bad = b * 256 + bad_in[cur];
+      return false;
+    }
+    if (b + 1 < n_blocks) bad_in[cur ^ 1] = fit_scale_min8_avx512(src + (b + 1) * 256, grid, scales[cur ^ 1], mins[cur ^ 1]);
+    write_scale_min_head(o, scales[cur], mins[cur], ls, lm, d, dmin);
+    return true;
+  }
+};
+
 }  // namespace
 
 int64_t encode_q4_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks) {
   const ScaleMinGrid grid{15, -1, 0.1, 20};
   const __m256i top = _mm256_set1_epi32(15);
   uint8_t ls[8], lm[8];
+  Ahead ahead(src, n_blocks, grid);
   for (int64_t b = 0; b < n_blocks; b++) {
     const float* x = src + b * 256;
     uint8_t* o = dst + b * 144;
     double d, dmin;
-    int64_t bad_at;
-    if (!fit_super_block(x, o, grid, fit_scale_min8_avx512, ls, lm, &d, &dmin, &bad_at)) return b * 256 + bad_at;
+    if (!ahead.next(b, o, ls, lm, &d, &dmin)) return ahead.bad;
     for (int g = 0; g < 4; g++) {
       uint8_t* q = o + 16 + 32 * g;
       const float* s0 = x + 64 * g;
@@ -310,12 +338,12 @@ int64_t encode_q5_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks) {
   const __m256i top = _mm256_set1_epi32(31);
   const __m256i low4 = _mm256_set1_epi32(15);
   uint8_t ls[8], lm[8];
+  Ahead ahead(src, n_blocks, grid);
   for (int64_t b = 0; b < n_blocks; b++) {
     const float* x = src + b * 256;
     uint8_t* o = dst + b * 176;
     double d, dmin;
-    int64_t bad_at;
-    if (!fit_super_block(x, o, grid, fit_scale_min8_avx512, ls, lm, &d, &dmin, &bad_at)) return b * 256 + bad_at;
+    if (!ahead.next(b, o, ls, lm, &d, &dmin)) return ahead.bad;
     // qh byte i: bit 2g is bit 4 of value 64g + i's level, bit 2g + 1 that of value 64g + 32 + i.
     __m256i qh[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
     for (int g = 0; g < 4; g++) {

@@ -110,6 +110,9 @@ int fit_scale_min8_scalar(const float* x, const ScaleMinGrid& grid, double* scal
 // first non-finite value in bad_at) when the super-block holds one.
 bool fit_super_block(const float* x, uint8_t* o, const ScaleMinGrid& grid, FitScaleMin8 fit, uint8_t* ls,
                      uint8_t* lm, double* d_out, double* dmin_out, int64_t* bad_at);
+// Its second part, from the fitted (scale, min) pairs of the eight sub-blocks.
+void write_scale_min_head(uint8_t* o, const double* scales, const double* mins, uint8_t* ls, uint8_t* lm,
+                          double* d_out, double* dmin_out);
 
 // A value's level: clamp(ToInt32(t), 0, top), as the TypeScript requantisation computes it.
 inline int32_t clamp_level(double t, int32_t top) {

@@ -219,6 +219,12 @@ bool fit_super_block(const float* x, uint8_t* o, const ScaleMinGrid& grid, FitSc
     *bad_at = bad;
     return false;
   }
+  write_scale_min_head(o, scales, mins, ls, lm, d_out, dmin_out);
+  return true;
+}
+
+void write_scale_min_head(uint8_t* o, const double* scales, const double* mins, uint8_t* ls, uint8_t* lm,
+                          double* d_out, double* dmin_out) {
   double max_scale = 0, max_min = 0;
   for (int j = 0; j < 8; j++) {
     if (scales[j] > max_scale) max_scale = scales[j];
@@ -239,7 +245,6 @@ bool fit_super_block(const float* x, uint8_t* o, const ScaleMinGrid& grid, FitSc
     o[4 + j + 4] = lm[j] | ((lm[j + 4] >> 4) << 6);
     o[4 + j + 8] = (ls[j + 4] & 15) | ((lm[j + 4] & 15) << 4);
   }
-  return true;
 }
 
 int64_t encode_q4_k(const float* src, uint8_t* dst, int64_t n_blocks, FitScaleMin8 fit) {
