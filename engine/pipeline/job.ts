@@ -11,12 +11,14 @@
 // ledger, so it resumes inside itself; the pipeline's ledger commits a stage when its job has succeeded, so a
 // resumed pipeline starts at the first stage it lacks. Progress is the running stage's own (done/total in its
 // unit) with "k/n stage - what it does" as the stage text, so the Jobs view and the terminal show where it is.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { onlyKnown, wholeNumber } from '../jobs/args';
 import { JobArgsError, JobFailure } from '../jobs/errors';
 import { defineJob, type JobContext, type JobKind, type JobSummary } from '../jobs/job';
 import { readRunRecord } from '../jobs/runDir';
 import { defaultSystemPrompt, generateJob, type GenerateSummary } from '../sdg/generate';
+import type { RunReport } from '../sdg/report';
 import { trainJob } from '../train/job';
 import { checkStageJob, type CheckStageSummary } from './checkStage';
 import { evaluateStageJob, type EvaluateStageSummary } from './evaluateStage';
@@ -106,6 +108,8 @@ export function stageRequest(
   settings: PipelineSettings,
   done: Partial<Record<StageName, JobSummary>>,
   runDir: string,
+  /** What train reads: the generate folder, or its one non-empty mixed file (see trainData). */
+  trainInput: string = join(runDir, 'generate'),
 ): { args: Record<string, unknown>; settings: Record<string, unknown> } {
   const common = { ...(settings.threads ? { threads: settings.threads } : {}), ...(settings.gpu ? { gpu: settings.gpu } : {}) };
   const usable = () => usableLeaves(done.check as CheckStageSummary);
@@ -121,7 +125,7 @@ export function stageRequest(
         settings: { teacher: settings.teacher, ...common, ...(settings.repoCache ? { repoCache: settings.repoCache } : {}), ...settings.generate },
       };
     case 'train':
-      return { args: { model: args.student, data: join(runDir, 'generate') }, settings: { ...settings.train, rank: args.rank, epochs: args.epochs, qlora: args.qlora, seed: args.seed } };
+      return { args: { model: args.student, data: trainInput }, settings: { ...settings.train, rank: args.rank, epochs: args.epochs, qlora: args.qlora, seed: args.seed } };
     case 'export':
       return {
         args: { student: args.student, adapter: join(runDir, 'train', trainOutputs.adapter), ...(args.studentGguf ? { studentGguf: args.studentGguf } : {}) },
@@ -140,6 +144,23 @@ export function stageRequest(
 /** The selected leaves generate and evaluate work on: those without errors (with allowErrors, the rest are left out). */
 export function usableLeaves(check: CheckStageSummary): string[] {
   return check.leaves.filter((l) => l.errors === 0).map((l) => l.file);
+}
+
+/**
+ * The train stage's data: the generate folder (knowledge phase, then skills), or, when one mixed file came out empty
+ * (every sample of a knowledge leaf dropped, say), the other file alone: train refuses an empty phase.
+ */
+export async function trainData(runDir: string): Promise<string> {
+  const folder = join(runDir, 'generate');
+  let report: RunReport | undefined;
+  try {
+    report = JSON.parse(await readFile(join(folder, 'report.json'), 'utf8')) as RunReport;
+  } catch {
+    return folder;
+  }
+  const mixed = report.mixed ?? [];
+  const filled = mixed.filter((m) => m.lines > 0);
+  return filled.length === 1 && mixed.length > 1 ? join(folder, filled[0].file) : folder;
 }
 
 function whole(raw: Record<string, unknown>, key: string, fallback: number, range: { min?: number; max?: number } = { min: 1 }): number {
@@ -213,7 +234,7 @@ export const pipelineJob = defineJob({
     return s;
   },
   run: (ctx) => runPipeline(ctx),
-  describe: (s) => `report ${s.report}: tuned ${Number(s.tuned).toFixed(3)} vs base ${Number(s.base).toFixed(3)} (token-set F1) on ${s.leaves} leaf${s.leaves === 1 ? '' : 's'}`,
+  describe: (s) => `report ${s.report}: tuned ${Number(s.tuned).toFixed(3)} vs base ${Number(s.base).toFixed(3)} (token-set F1) on ${s.leaves} ${s.leaves === 1 ? 'leaf' : 'leaves'}`,
 });
 
 async function runPipeline(ctx: JobContext<PipelineArgs, PipelineSettings>): Promise<PipelineSummary> {
@@ -222,7 +243,8 @@ async function runPipeline(ctx: JobContext<PipelineArgs, PipelineSettings>): Pro
   const records: Partial<Record<StageName, StageRecord>> = {};
   for (const [i, name] of stageNames.entries()) {
     ctx.signal.throwIfAborted();
-    const rec = await runStage(ctx, i, name, stageRequest(name, args, settings, done, run.dir));
+    const input = name === 'train' ? await trainData(run.dir) : undefined;
+    const rec = await runStage(ctx, i, name, stageRequest(name, args, settings, done, run.dir, input));
     records[name] = rec;
     done[name] = rec.summary;
     if (name === 'check' && usableLeaves(rec.summary as CheckStageSummary).length === 0) {

@@ -121,6 +121,16 @@ export function pipelineSettings(values: Values, cwd: string): Record<string, un
   });
 }
 
+/** Settings given on resume over the recorded ones; the stage objects (generate, train, evaluate) merge key by key. */
+export function mergeSettings(recorded: Record<string, unknown>, given: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...recorded, ...given };
+  for (const stage of ['generate', 'train', 'evaluate']) {
+    const [r, g] = [recorded[stage], given[stage]] as (Record<string, unknown> | undefined)[];
+    if (r && g) out[stage] = { ...r, ...g };
+  }
+  return out;
+}
+
 export const pipelineCommand = defineCommand({
   name: 'pipeline',
   summary: 'Run the whole loop: check, generate, train, export to GGUF, serve and evaluate, with a report',
@@ -162,7 +172,7 @@ export const pipelineCommand = defineCommand({
         });
         if (!record) throw new UsageError(`nothing to resume in ${values.out} (no job.json there); start a run without --resume`);
         if (record.kind !== 'pipeline') throw new UsageError(`${values.out} holds a ${record.kind} run, not a pipeline run`);
-        settings = Object.keys(given).length ? { ...record.settings, ...given } : undefined;
+        settings = Object.keys(given).length ? mergeSettings(record.settings, given) : undefined;
         if (settings) pipelineJob.parseSettings(settings);
       } else {
         if (!args) throw new UsageError('pipeline needs the taxonomy folder');

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs, UsageError } from '../../../engine/cli/args';
-import { pipelineArgs, pipelineCommand, pipelineSettings } from '../../../engine/cli/commands/pipeline';
+import { mergeSettings, pipelineArgs, pipelineCommand, pipelineSettings } from '../../../engine/cli/commands/pipeline';
 import { pipelineJob } from '../../../engine/pipeline/job';
 
 const parse = (argv: string[]) => parseArgs(argv, pipelineCommand.options);
@@ -36,4 +36,10 @@ test('bad usage says what to give', () => {
   assert.throws(() => pipelineArgs(parse(['tax', '--student', 'hf', '--epochs', '0']).values, ['tax'], '/w'), /--epochs takes a whole number of 1 or more/);
   assert.throws(() => pipelineSettings(parse(['--gpu', 'cuda']).values, '/w'), /--gpu takes auto or off/);
   assert.throws(() => pipelineSettings(parse(['--lr', 'fast']).values, '/w'), /--lr takes a non-negative number/);
+});
+
+test('settings given on resume merge into the recorded ones, stage objects key by key', () => {
+  const recorded = { teacher: '/t.gguf', threads: 1, generate: { maxTokens: 96, contextSize: 2048 }, train: { lr: 0.01 } };
+  const given = pipelineSettings(parse(['--ctx-size', '4096', '--threads', '2']).values, '/w');
+  assert.deepEqual(mergeSettings(recorded, given), { teacher: '/t.gguf', threads: 2, generate: { maxTokens: 96, contextSize: 4096 }, train: { lr: 0.01 } });
 });
