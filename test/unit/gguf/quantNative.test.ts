@@ -128,6 +128,22 @@ describe('native quantization kernels', { skip }, () => {
         for (const [name, x] of edgeBlocks()) for (const type of QUANTIZED) assertSameBytes(type, x, name);
       });
 
+      test('a NaN in a later block: the blocks before it are written, the index is the first bad element', () => {
+        addon!.setIsa(isa);
+        for (const type of QUANTIZED) {
+          const js = jsCodecs.get(type)!;
+          const x = gaussian(js.blockSize * 4, 11);
+          const at = js.blockSize * 2 + 5;
+          x[at] = NaN;
+          x[at + 3] = Infinity;
+          const want = new Uint8Array(js.typeSize * 2);
+          js.encode(x, 0, want, 0, 2);
+          const got = new Uint8Array(js.typeSize * 4).fill(0xa5);
+          assert.equal(addon!.encode(type, x, 0, got, 0, 4), at, ggmlTypeName(type));
+          assert.deepEqual(got.subarray(0, want.length), want, `${ggmlTypeName(type)}: blocks before the bad one`);
+        }
+      });
+
       test('F16 narrowing gives the TypeScript bits for every class of f32 (NaN payloads included)', () => {
         addon!.setIsa(isa);
         const bits = new Uint32Array(1 << 20);
