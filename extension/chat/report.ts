@@ -1,6 +1,6 @@
 // The "Ask this leaf" table: each question, its expected answer, and each model's answer with its similarity score;
 // exported as CSV (RFC 4180) or a markdown table. No vscode or Node import: the webview reads these types too.
-import { tokenSetF1 } from './similarity';
+import { tokenSetF1 } from '../../engine/eval/similarity';
 
 export interface LeafQuestion {
   /** 1-based seed example, and the question's place in it (knowledge has several per seed). */

@@ -10,7 +10,7 @@ import { chatHtml, contentSecurityPolicy, makeNonce } from '../../../extension/c
 import { buildMessages, chatRequestBody, defaultSampling, normaliseSampling } from '../../../extension/chat/messages';
 import { meanScores, toCsv, toMarkdown, type AskReport } from '../../../extension/chat/report';
 import { adapterSpecs } from '../../../extension/chat/serveArgs';
-import { tokenSet, tokenSetF1 } from '../../../extension/chat/similarity';
+import { tokenSet, tokenSetF1 } from '../../../engine/eval/similarity';
 
 const repo = resolve(__dirname, '../../..');
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mean, tokenSetF1, wordSet } from '../../../engine/pipeline/score';
+import { tokenSet as wordSet } from '../../../engine/eval/similarity';
+import { mean, tokenSetF1 } from '../../../engine/pipeline/score';
 
 test('words: lower-cased runs of letters and digits in any script, each once', () => {
   assert.deepEqual([...wordSet('The dome, the DOME! 12-inch f/8 Sternwarte öffnet')], ['the', 'dome', '12', 'inch', 'f', '8', 'sternwarte', 'öffnet']);

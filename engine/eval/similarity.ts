@@ -3,7 +3,7 @@
 // into runs of letters or digits (any script), so punctuation, markup and spacing do not count; each distinct token
 // counts once. precision = shared / answer tokens, recall = shared / expected tokens, F1 their harmonic mean, in
 // [0, 1]. It rewards the right words, not their order: a cheap, explainable signal of what training changed, not a
-// judge of correctness. No vscode import.
+// judge of correctness.
 
 export function tokenSet(text: string): Set<string> {
   return new Set(text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
