@@ -206,13 +206,10 @@ void best_fit(const Group& g, __m256d* scale, __m256d* min) {
   *min = _mm256_blendv_pd(free_min, _mm256_setzero_pd(), g.best_pinned);
 }
 
-}  // namespace
-
-// Each thread's search state. Its step slots stay zero between sweeps (see sweep4), so they are cleared only once.
-thread_local Group tls_group = {};
-
-int fit_scale_min8_avx2(const float* x, const ScaleMinGrid& grid, double* scales, double* mins) {
-  Group& g = tls_group;
+// Fits one super-block with the search state `g`, whose step slots must be zero: they stay zero between sweeps (see
+// sweep4), so a run of blocks clears them once. (Not a thread_local: in a shared object every access to one goes
+// through __tls_get_addr, which cost a fifth of the time.)
+int fit4x2(Group& g, const float* x, const ScaleMinGrid& grid, double* scales, double* mins) {
   double sum_x2[8], lo[8], hi[8];
   for (int half = 0; half < 2; half++) {
     const int j0 = 4 * half;
@@ -296,6 +293,14 @@ int fit_scale_min8_avx2(const float* x, const ScaleMinGrid& grid, double* scales
   return -1;
 }
 
+}  // namespace
+
+int fit_scale_min8_avx2(const float* x, const ScaleMinGrid& grid, double* scales, double* mins) {
+  Group g;
+  std::memset(g.ev, 0, sizeof g.ev);
+  return fit4x2(g, x, grid, scales, mins);
+}
+
 }  // namespace quant
 
 // ---- Q4_K/Q5_K requantisation with the stored 6-bit scales, four values per register ----
@@ -329,12 +334,15 @@ int64_t encode_q4_k_avx2(const float* src, uint8_t* dst, int64_t n_blocks) {
   const ScaleMinGrid grid{15, -1, 0.1, 20};
   const __m128i top = _mm_set1_epi32(15);
   uint8_t ls[8], lm[8];
+  Group state;
+  std::memset(state.ev, 0, sizeof state.ev);
   for (int64_t b = 0; b < n_blocks; b++) {
     const float* x = src + b * 256;
     uint8_t* o = dst + b * 144;
-    double d, dmin;
-    int64_t bad_at;
-    if (!fit_super_block(x, o, grid, fit_scale_min8_avx2, ls, lm, &d, &dmin, &bad_at)) return b * 256 + bad_at;
+    double d, dmin, scales[8], mins[8];
+    const int bad = fit4x2(state, x, grid, scales, mins);
+    if (bad >= 0) return b * 256 + bad;
+    write_scale_min_head(o, scales, mins, ls, lm, &d, &dmin);
     for (int g = 0; g < 4; g++) {
       uint8_t* q = o + 16 + 32 * g;
       const float* s0 = x + 64 * g;
@@ -363,12 +371,15 @@ int64_t encode_q5_k_avx2(const float* src, uint8_t* dst, int64_t n_blocks) {
   const __m128i top = _mm_set1_epi32(31);
   const __m128i low4 = _mm_set1_epi32(15);
   uint8_t ls[8], lm[8];
+  Group state;
+  std::memset(state.ev, 0, sizeof state.ev);
   for (int64_t b = 0; b < n_blocks; b++) {
     const float* x = src + b * 256;
     uint8_t* o = dst + b * 176;
-    double d, dmin;
-    int64_t bad_at;
-    if (!fit_super_block(x, o, grid, fit_scale_min8_avx2, ls, lm, &d, &dmin, &bad_at)) return b * 256 + bad_at;
+    double d, dmin, scales[8], mins[8];
+    const int bad = fit4x2(state, x, grid, scales, mins);
+    if (bad >= 0) return b * 256 + bad;
+    write_scale_min_head(o, scales, mins, ls, lm, &d, &dmin);
     // qh byte i: bit 2g is bit 4 of value 64g + i's level, bit 2g + 1 that of value 64g + 32 + i.
     __m128i qh[8];
     for (int c = 0; c < 8; c++) qh[c] = _mm_setzero_si128();

@@ -190,13 +190,10 @@ void best_fit(const Block8& g, __m512d* scale, __m512d* min) {
   *min = _mm512_mask_blend_pd(g.best_pinned, free_min, _mm512_setzero_pd());
 }
 
-// Each thread's search state. Its step slots stay zero between sweeps (see sweep8), so they are cleared only once.
-thread_local Block8 tls_block = {};
-
-}  // namespace
-
-int fit_scale_min8_avx512(const float* x, const ScaleMinGrid& grid, double* scales, double* mins) {
-  Block8& g = tls_block;
+// Fits one super-block with the search state `g`, whose step slots must be zero: they stay zero between sweeps (see
+// sweep8), so a run of blocks clears them once. (Not a thread_local: in a shared object every access to one goes
+// through __tls_get_addr, which cost a fifth of the time.)
+int fit8(Block8& g, const float* x, const ScaleMinGrid& grid, double* scales, double* mins) {
   // Transpose to one row per value index (lane j = sub-block j), widened to double, with q4_k.ts's first pass on the
   // way: sums of squares in the scalar order, extremes (minpd/maxpd are `v < lo ? v : lo` and `v > hi ? v : hi`), and
   // finiteness (v - v is 0 only then).
@@ -252,8 +249,6 @@ int fit_scale_min8_avx512(const float* x, const ScaleMinGrid& grid, double* scal
   return -1;
 }
 
-namespace {
-
 // Levels of eight values: clamp(js_int32((x + m) * id + 0.5), 0, top), as the scalar code computes them. A value
 // whose level leaves int32's range (cvttpd gives INT32_MIN) is redone with JavaScript's wrap-around.
 inline __m256i levels8(const float* s, __m512d m, __m512d id, __m256i top) {
@@ -277,12 +272,14 @@ struct Ahead {
   const float* src;
   int64_t n_blocks;
   const ScaleMinGrid& grid;
+  Block8 state;
   double scales[2][8], mins[2][8];
   int bad_in[2];
   int64_t bad = -1;  // the index in src of the first non-finite value, once next() has returned false
 
   Ahead(const float* s, int64_t n, const ScaleMinGrid& g) : src(s), n_blocks(n), grid(g) {
-    if (n > 0) bad_in[0] = fit_scale_min8_avx512(src, grid, scales[0], mins[0]);
+    std::memset(state.ev, 0, sizeof state.ev);
+    if (n > 0) bad_in[0] = fit8(state, src, grid, scales[0], mins[0]);
   }
 
   // Fits block b + 1, then writes block b's head; false (nothing written) when block b holds a non-finite value.
@@ -292,13 +289,19 @@ struct Ahead {
       bad = b * 256 + bad_in[cur];
       return false;
     }
-    if (b + 1 < n_blocks) bad_in[cur ^ 1] = fit_scale_min8_avx512(src + (b + 1) * 256, grid, scales[cur ^ 1], mins[cur ^ 1]);
+    if (b + 1 < n_blocks) bad_in[cur ^ 1] = fit8(state, src + (b + 1) * 256, grid, scales[cur ^ 1], mins[cur ^ 1]);
     write_scale_min_head(o, scales[cur], mins[cur], ls, lm, d, dmin);
     return true;
   }
 };
 
 }  // namespace
+
+int fit_scale_min8_avx512(const float* x, const ScaleMinGrid& grid, double* scales, double* mins) {
+  Block8 g;
+  std::memset(g.ev, 0, sizeof g.ev);
+  return fit8(g, x, grid, scales, mins);
+}
 
 int64_t encode_q4_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks) {
   const ScaleMinGrid grid{15, -1, 0.1, 20};
