@@ -22,7 +22,7 @@ type LeafTarget = string | vscode.Uri | undefined;
 /** The teacher last used in this window, offered first and used by the lenses without asking again. */
 let lastTeacher: TeacherChoice | undefined;
 
-function keyFor(ctx: Ctx, teacher: string): Promise<TeacherEnvironment> {
+export function keyFor(ctx: Ctx, teacher: string): Promise<TeacherEnvironment> {
   const store = ctx.secrets;
   return teacherEnvironment(teacher, async (k) => await store.get(k));
 }
@@ -35,11 +35,14 @@ let resumeSecretsRegistered = false;
 export function registerResumeSecrets(ctx: Ctx): void {
   if (resumeSecretsRegistered) return;
   resumeSecretsRegistered = true;
-  jobsOf(ctx).secretsFor('generate', async (runDir) => {
-    const record = await readRunRecord(runDir);
-    const teacher = typeof record?.settings.teacher === 'string' ? record.settings.teacher : '';
-    return teacher ? (await keyFor(ctx, teacher)).env : undefined;
-  });
+  // A pipeline run records its teacher the same way (settings.teacher) and passes the key to its generate stage.
+  for (const kind of ['generate', 'pipeline']) {
+    jobsOf(ctx).secretsFor(kind, async (runDir) => {
+      const record = await readRunRecord(runDir);
+      const teacher = typeof record?.settings.teacher === 'string' ? record.settings.teacher : '';
+      return teacher ? (await keyFor(ctx, teacher)).env : undefined;
+    });
+  }
 }
 
 function leafFile(target: LeafTarget): string | undefined {
@@ -53,7 +56,7 @@ function taxonomyFor(ctx: Ctx, leaf: string | undefined): string {
   return root;
 }
 
-async function pickTeacher(ask: boolean): Promise<TeacherChoice | undefined> {
+export async function pickTeacher(ask: boolean): Promise<TeacherChoice | undefined> {
   const configured = configuredTeachers(vscode.workspace.getConfiguration().get<unknown>(teachersSetting));
   if (!ask && lastTeacher) return lastTeacher;
   if (!ask && !lastTeacher && configured.length === 1) return (lastTeacher = configured[0]);

@@ -32,6 +32,7 @@ export const commands = {
   setTeacherApiKey: () => import('./generate').then((m) => m.setTeacherApiKey),
   reviewGeneratedData: () => import('./generate').then((m) => m.reviewGeneratedData),
   applyReview: () => import('./generate').then((m) => m.applyReview),
+  runWholeLoop: () => import('./pipeline').then((m) => m.runWholeLoop),
   serveModel: () => import('./serve').then((m) => m.serveModel),
   openChat: () => import('./chat').then((m) => m.openChat),
   askLeaf: () => import('./chat').then((m) => m.askLeaf),
