@@ -197,19 +197,36 @@ int fit8(Block8& g, const float* x, const ScaleMinGrid& grid, double* scales, do
   // Transpose to one row per value index (lane j = sub-block j), widened to double, with q4_k.ts's first pass on the
   // way: sums of squares in the scalar order, extremes (minpd/maxpd are `v < lo ? v : lo` and `v > hi ? v : hi`), and
   // finiteness (v - v is 0 only then).
-  const __m256i rows = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
+  // Eight values of each sub-block at a time, transposed in registers (gathers are slow on some processors).
+  // The extremes start from -+infinity: the first value replaces them, as the scalar code starts from it.
   const __m512d zero = _mm512_setzero_pd();
   __m512d sum = zero;
-  __m512d l = _mm512_cvtps_pd(_mm256_i32gather_ps(x, rows, 4));
-  __m512d h = l;
+  __m512d l = _mm512_set1_pd(INFINITY), h = _mm512_set1_pd(-INFINITY);
   __mmask8 bad = 0;
-  for (int i = 0; i < 32; i++) {
-    const __m512d v = _mm512_cvtps_pd(_mm256_i32gather_ps(x + i, rows, 4));
-    _mm512_store_pd(g.t + 8 * i, v);
-    bad |= _mm512_cmp_pd_mask(_mm512_sub_pd(v, v), zero, _CMP_NEQ_UQ);
-    sum = _mm512_add_pd(sum, _mm512_mul_pd(v, v));
-    l = _mm512_min_pd(v, l);
-    h = _mm512_max_pd(v, h);
+  for (int c = 0; c < 4; c++) {
+    __m256 r[8];
+    for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(x + 32 * j + 8 * c);
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    // Value 8c + k of the eight sub-blocks.
+    const __m256 col[8] = {_mm256_permute2f128_ps(s0, s4, 0x20), _mm256_permute2f128_ps(s1, s5, 0x20),
+                           _mm256_permute2f128_ps(s2, s6, 0x20), _mm256_permute2f128_ps(s3, s7, 0x20),
+                           _mm256_permute2f128_ps(s0, s4, 0x31), _mm256_permute2f128_ps(s1, s5, 0x31),
+                           _mm256_permute2f128_ps(s2, s6, 0x31), _mm256_permute2f128_ps(s3, s7, 0x31)};
+    for (int k = 0; k < 8; k++) {
+      const __m512d v = _mm512_cvtps_pd(col[k]);
+      _mm512_store_pd(g.t + 8 * (8 * c + k), v);
+      bad |= _mm512_cmp_pd_mask(_mm512_sub_pd(v, v), zero, _CMP_NEQ_UQ);
+      sum = _mm512_add_pd(sum, _mm512_mul_pd(v, v));
+      l = _mm512_min_pd(v, l);
+      h = _mm512_max_pd(v, h);
+    }
   }
   if (bad != 0) {
     for (int i = 0; i < 256; i++) {
