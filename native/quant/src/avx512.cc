@@ -391,3 +391,184 @@ int64_t encode_q5_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks) {
 }
 
 }  // namespace quant
+
+// ---- Q6_K scale search (kquant.ts fitSymmetricScale, n = 16, nmax = 32), eight sub-blocks per register ----
+//
+// The same scheme as the Q4_K/Q5_K search: lane j runs sub-block j's scalar operations in the scalar order, each lane
+// with its own table of per-step event sums (here two: sum |x|^3 and sum x^2 (2 m + 1)), updated in the scalar order.
+
+namespace quant {
+namespace {
+
+constexpr int SYM_STEPS = 19;      // grid steps 0..18 (c = nmax + 0.1 (k - 9))
+constexpr int SYM_TOP = SYM_STEPS + 2;  // the scalar tables' last slot; slots 19..21 are written, never read
+constexpr int SYM_SPARE = SYM_TOP + 1;  // 16 spare slots: where lanes without an event add (never read)
+constexpr int SYM_SLOTS = SYM_SPARE + 16;
+constexpr int SYM_STRIDE = 8 * 2;  // doubles per slot: the eight lanes' (dP, dQ) side by side
+
+struct alignas(64) Sym8 {
+  double t[16 * 8];  // t[8 i + j] = value i of sub-block j
+  double ev[SYM_SLOTS * SYM_STRIDE];
+  double P[SYM_STEPS * 8], Q[SYM_STEPS * 8];
+};
+
+// Scales of the eight 16-value sub-blocks held in g.t (lo, hi: their extremes). Returns false when a conversion left
+// int32's range (JavaScript would wrap it; never for real data): the caller redoes the block with the scalar search.
+bool fit_sym8(Sym8& g, __m512d lo, __m512d hi, double* scales) {
+  constexpr int nmax = 32;
+  const __m512d zero = _mm512_setzero_pd();
+  // The reference's max: the value of largest magnitude, with its sign (the positive one on a tie).
+  const __m512d max = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(neg(lo), hi, _CMP_GT_OQ), hi, lo);
+  const __m512d amax = _mm512_abs_pd(max);
+  const __mmask8 live = _mm512_cmp_pd_mask(amax, _mm512_set1_pd(1e-15), _CMP_NLT_UQ);
+  const double c0s = nmax - 0.9, cNs = nmax + 0.9;
+  const __m512d c0 = _mm512_set1_pd(c0s), cN = _mm512_set1_pd(cNs);
+  const __m512d inv = _mm512_div_pd(_mm512_set1_pd(1), amax);
+  const __m512d half = _mm512_set1_pd(0.5), one_half = _mm512_set1_pd(1.5), ten = _mm512_set1_pd(10);
+  const __m512d one = _mm512_set1_pd(1), three = _mm512_set1_pd(3), two = _mm512_set1_pd(2);
+  const __m512d nmax_d = _mm512_set1_pd(nmax), nmax1_d = _mm512_set1_pd(nmax - 1);
+  const __m256i top = _mm256_set1_epi32(SYM_TOP);
+  const __m256i int_min = _mm256_set1_epi32(INT32_MIN);
+  const __m256i lane_off = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);
+  alignas(64) int64_t off[16];
+  __m512d P = zero, Q = zero;
+  __mmask8 bad = 0;
+  for (int i = 0; i < 16; i++) {
+    const __m512d v = _mm512_load_pd(g.t + 8 * i);
+    const __m512d av = _mm512_abs_pd(v);
+    const __m512d a = _mm512_mul_pd(av, inv);
+    const __m512d w = _mm512_mul_pd(v, v);
+    const __m512d wa = _mm512_mul_pd(w, av);
+    // a <= 1 (up to rounding), so neither level leaves int32's range.
+    const __m512d m0 = _mm512_roundscale_pd(_mm512_add_pd(_mm512_mul_pd(c0, a), half), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m512d m1 = _mm512_roundscale_pd(_mm512_add_pd(_mm512_mul_pd(cN, a), half), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __mmask8 top_m = _mm512_cmp_pd_mask(m1, nmax_d, _CMP_GE_OQ);
+    const __mmask8 same_side = _mm512_cmp_pd_mask(_mm512_mul_pd(v, max), zero, _CMP_GT_OQ);
+    m1 = _mm512_mask_mov_pd(m1, top_m, _mm512_mask_blend_pd(same_side, nmax1_d, nmax_d));
+    P = _mm512_add_pd(P, _mm512_mul_pd(wa, m0));
+    Q = _mm512_add_pd(Q, _mm512_mul_pd(_mm512_mul_pd(w, m0), m0));
+    const __m512d ia = _mm512_div_pd(amax, av);
+    const __m256i k1 = _mm512_cvt_roundpd_epi32(
+        _mm512_mul_pd(_mm512_sub_pd(_mm512_mul_pd(_mm512_add_pd(m0, half), ia), c0), ten), _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+    const __m256i k2 = _mm512_cvt_roundpd_epi32(
+        _mm512_mul_pd(_mm512_sub_pd(_mm512_mul_pd(_mm512_add_pd(m0, one_half), ia), c0), ten), _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+    const __mmask8 e1 = _mm512_cmp_pd_mask(m1, m0, _CMP_GT_OQ) & live;
+    const __mmask8 e2 = _mm512_cmp_pd_mask(m1, _mm512_add_pd(m0, one), _CMP_GT_OQ) & live;
+    // The scalar code adds nothing for a slot outside 0..SYM_TOP (negative included): unsigned min sends those to
+    // SYM_TOP, which is never read either. INT32_MIN (a conversion out of range) could have wrapped into the table.
+    bad |= (e1 & _mm256_cmpeq_epi32_mask(k1, int_min)) | (e2 & _mm256_cmpeq_epi32_mask(k2, int_min));
+    const __m256i spare = _mm256_set1_epi32(SYM_SPARE + (i & 7));
+    const __m256i s1 = _mm256_mask_blend_epi32(e1, spare, _mm256_min_epu32(k1, top));
+    const __m256i s2 = _mm256_mask_blend_epi32(e2, _mm256_add_epi32(spare, _mm256_set1_epi32(8)), _mm256_min_epu32(k2, top));
+    // Byte offsets in ev: 8 (SYM_STRIDE slot + 2 lane).
+    _mm512_store_si512(off, _mm512_cvtepi32_epi64(_mm256_add_epi32(lane_off, _mm256_slli_epi32(s1, 7))));
+    _mm512_store_si512(off + 8, _mm512_cvtepi32_epi64(_mm256_add_epi32(lane_off, _mm256_slli_epi32(s2, 7))));
+    // Events (|x|^3, x^2 (2 m0 + 1)) and (|x|^3, x^2 (2 m0 + 3)): lane j's pair at doubles 2 j, 2 j + 1.
+    const __m512d tm0 = _mm512_mul_pd(two, m0);
+    const __m512d q1 = _mm512_mul_pd(w, _mm512_add_pd(tm0, one));
+    const __m512d q2 = _mm512_mul_pd(w, _mm512_add_pd(tm0, three));
+    alignas(64) double ea[16], eb[16];
+    _mm512_store_pd(ea, _mm512_unpacklo_pd(wa, q1));      // lanes 0 2 4 6
+    _mm512_store_pd(ea + 8, _mm512_unpackhi_pd(wa, q1));  // lanes 1 3 5 7
+    _mm512_store_pd(eb, _mm512_unpacklo_pd(wa, q2));
+    _mm512_store_pd(eb + 8, _mm512_unpackhi_pd(wa, q2));
+    char* const ev = reinterpret_cast<char*>(g.ev);
+    const volatile int64_t* ov = off;
+    for (int lane = 0; lane < 8; lane++) {
+      const int at = (lane & 1) ? 8 + 2 * (lane >> 1) : 2 * (lane >> 1);
+      double* p = reinterpret_cast<double*>(ev + ov[lane]);
+      _mm_storeu_pd(p, _mm_add_pd(_mm_loadu_pd(p), _mm_load_pd(ea + at)));
+      p = reinterpret_cast<double*>(ev + ov[8 + lane]);
+      _mm_storeu_pd(p, _mm_add_pd(_mm_loadu_pd(p), _mm_load_pd(eb + at)));
+    }
+  }
+  // Running sums over the steps: (P, Q) at step k, for every k, in the scalar order; the tables are cleared for the
+  // next group as they are read (the slots past the last step are never read, so never need clearing).
+  const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+  for (int k = 0; k < SYM_STEPS; k++) {
+    double* e = g.ev + SYM_STRIDE * k;
+    const __m512d z0 = _mm512_load_pd(e), z1 = _mm512_load_pd(e + 8);
+    _mm512_store_pd(e, zero);
+    _mm512_store_pd(e + 8, zero);
+    P = _mm512_add_pd(P, _mm512_permutex2var_pd(z0, even, z1));
+    Q = _mm512_add_pd(Q, _mm512_permutex2var_pd(z0, odd, z1));
+    _mm512_store_pd(g.P + 8 * k, P);
+    _mm512_store_pd(g.Q + 8 * k, Q);
+  }
+  // The reference starts from c = nmax (step 9), then tries the other steps in order, keeping strict improvements of
+  // P^2 / Q.
+  const __m512d P9 = _mm512_load_pd(g.P + 72), Q9 = _mm512_load_pd(g.Q + 72);
+  const __mmask8 q9 = _mm512_cmp_pd_mask(Q9, zero, _CMP_GT_OQ);
+  __m512d best = _mm512_maskz_div_pd(q9, _mm512_mul_pd(P9, P9), Q9);
+  __m512d best_p = _mm512_maskz_mov_pd(q9, P9), best_q = _mm512_maskz_mov_pd(q9, Q9);
+  for (int k = 0; k < SYM_STEPS; k++) {
+    if (k == 9) continue;
+    const __m512d Pk = _mm512_load_pd(g.P + 8 * k), Qk = _mm512_load_pd(g.Q + 8 * k);
+    const __m512d pp = _mm512_mul_pd(Pk, Pk);
+    __m512d gain = _mm512_div_pd(pp, Qk);
+    asm("" : "+v"(gain));  // keeps the division off the loop-carried chain (see sweep8)
+    const __mmask8 better = _mm512_cmp_pd_mask(Qk, zero, _CMP_GT_OQ) &
+                            _mm512_cmp_pd_mask(pp, _mm512_mul_pd(best, Qk), _CMP_GT_OQ);
+    best = _mm512_mask_mov_pd(best, better, gain);
+    best_p = _mm512_mask_mov_pd(best_p, better, Pk);
+    best_q = _mm512_mask_mov_pd(best_q, better, Qk);
+  }
+  const __m512d ratio = _mm512_div_pd(best_p, best_q);
+  __m512d scale = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(max, zero, _CMP_GT_OQ), ratio, neg(ratio));
+  scale = _mm512_maskz_mov_pd(live & _mm512_cmp_pd_mask(best_q, zero, _CMP_NEQ_UQ), scale);
+  _mm512_storeu_pd(scales, scale);
+  return (bad & live) == 0;
+}
+
+}  // namespace
+
+int fit_symmetric16_avx512(const float* x, double* scales) {
+  Sym8 g;
+  std::memset(g.ev, 0, sizeof g.ev);
+  const __m512d zero = _mm512_setzero_pd();
+  for (int half = 0; half < 2; half++) {
+    // Sub-blocks 8 half .. 8 half + 7: transposed (values 8 c .. 8 c + 7 of each at a time), with q6_k.ts's first
+    // pass (extremes from the first value on, finiteness).
+    const float* base = x + 128 * half;
+    __m512d l = _mm512_set1_pd(INFINITY), h = _mm512_set1_pd(-INFINITY);
+    __mmask8 bad = 0;
+    for (int c = 0; c < 2; c++) {
+      __m256 r[8];
+      for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(base + 16 * j + 8 * c);
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+      const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xee);
+      const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xee);
+      const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xee);
+      const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xee);
+      const __m256 col[8] = {_mm256_permute2f128_ps(s0, s4, 0x20), _mm256_permute2f128_ps(s1, s5, 0x20),
+                             _mm256_permute2f128_ps(s2, s6, 0x20), _mm256_permute2f128_ps(s3, s7, 0x20),
+                             _mm256_permute2f128_ps(s0, s4, 0x31), _mm256_permute2f128_ps(s1, s5, 0x31),
+                             _mm256_permute2f128_ps(s2, s6, 0x31), _mm256_permute2f128_ps(s3, s7, 0x31)};
+      for (int k = 0; k < 8; k++) {
+        const __m512d v = _mm512_cvtps_pd(col[k]);
+        _mm512_store_pd(g.t + 8 * (8 * c + k), v);
+        bad |= _mm512_cmp_pd_mask(_mm512_sub_pd(v, v), zero, _CMP_NEQ_UQ);
+        l = _mm512_min_pd(v, l);
+        h = _mm512_max_pd(v, h);
+      }
+    }
+    if (bad != 0) {
+      for (int i = 0; i < 256; i++) {
+        if (!std::isfinite(x[i])) return i;
+      }
+    }
+    if (!fit_sym8(g, l, h, scales + 8 * half)) {
+      std::memset(g.ev, 0, sizeof g.ev);
+      double s16[16];
+      fit_symmetric16_scalar(x, s16);
+      std::memcpy(scales + 8 * half, s16 + 8 * half, 8 * sizeof(double));
+    }
+  }
+  return -1;
+}
+
+}  // namespace quant

@@ -126,7 +126,12 @@ int64_t encode_q8_0(const float* src, uint8_t* dst, int64_t n_blocks);
 int64_t encode_q4_0(const float* src, uint8_t* dst, int64_t n_blocks);
 int64_t encode_q4_k(const float* src, uint8_t* dst, int64_t n_blocks, FitScaleMin8 fit);
 int64_t encode_q5_k(const float* src, uint8_t* dst, int64_t n_blocks, FitScaleMin8 fit);
-int64_t encode_q6_k(const float* src, uint8_t* dst, int64_t n_blocks);
+// Q6_K's search (kquant.ts fitSymmetricScale) of the sixteen 16-value sub-blocks of a super-block, after q6_k.ts's
+// first pass over each (extremes, finiteness): writes the sixteen signed scales, or returns the index in x of the
+// first value that is NaN or infinite.
+using FitSymmetric16 = int (*)(const float* x, double* scales);
+int fit_symmetric16_scalar(const float* x, double* scales);
+int64_t encode_q6_k(const float* src, uint8_t* dst, int64_t n_blocks, FitSymmetric16 fit);
 
 void narrow_f16_scalar(const uint32_t* src, uint16_t* dst, int64_t n);
 void widen_f16_scalar(const uint16_t* src, uint32_t* dst, int64_t n);
@@ -142,6 +147,7 @@ int64_t encode_q5_k_avx2(const float* src, uint8_t* dst, int64_t n_blocks);
 int fit_scale_min8_avx512(const float* x, const ScaleMinGrid& grid, double* scales, double* mins);
 int64_t encode_q4_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks);
 int64_t encode_q5_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks);
+int fit_symmetric16_avx512(const float* x, double* scales);
 #endif
 
 }  // namespace quant

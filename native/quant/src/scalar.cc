@@ -384,31 +384,38 @@ double fit_symmetric_scale(const float* x, double lo, double hi) {
 
 }  // namespace
 
-int64_t encode_q6_k(const float* src, uint8_t* dst, int64_t n_blocks) {
+int fit_symmetric16_scalar(const float* x, double* scales) {
+  for (int j = 0; j < 16; j++) {
+    const float* s16 = x + 16 * j;
+    double lo = s16[0];
+    double hi = lo;
+    bool bad = false;
+    for (int i = 0; i < 16; i++) {
+      const double v = s16[i];
+      bad |= !std::isfinite(s16[i]);
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    if (bad) return 16 * j + first_non_finite(s16, 16);
+    scales[j] = fit_symmetric_scale(s16, lo, hi);
+  }
+  return -1;
+}
+
+int64_t encode_q6_k(const float* src, uint8_t* dst, int64_t n_blocks, FitSymmetric16 fit) {
   double scales[16];
   uint8_t L[256];
   for (int64_t b = 0; b < n_blocks; b++) {
     const float* x = src + b * 256;
     uint8_t* o = dst + b * 210;
+    const int bad = fit(x, scales);
+    if (bad >= 0) return b * 256 + bad;
     double max_scale = 0, max_abs = 0;
     for (int j = 0; j < 16; j++) {
-      const float* s16 = x + 16 * j;
-      double lo = s16[0];
-      double hi = lo;
-      bool bad = false;
-      for (int i = 0; i < 16; i++) {
-        const double v = s16[i];
-        bad |= !std::isfinite(s16[i]);
-        lo = v < lo ? v : lo;
-        hi = v > hi ? v : hi;
-      }
-      if (bad) return b * 256 + 16 * j + first_non_finite(s16, 16);
-      const double s = fit_symmetric_scale(s16, lo, hi);
-      scales[j] = s;
-      const double a = std::fabs(s);
+      const double a = std::fabs(scales[j]);
       if (a > max_abs) {
         max_abs = a;
-        max_scale = s;
+        max_scale = scales[j];
       }
     }
     if (max_abs < 1e-15) {
