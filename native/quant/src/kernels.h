@@ -1,4 +1,4 @@
-// Quantization kernels shared by the portable and the AVX2 builds. Every kernel reproduces the TypeScript encoder of
+// Quantization kernels shared by the portable, AVX2 and AVX-512 builds. Every kernel reproduces the TypeScript encoder of
 // the same type in engine/gguf/quant/ operation for operation (same IEEE operations, same order, no fused
 // multiply-adds: the whole addon is compiled with -ffp-contract=off), so both give the same bytes.
 #pragma once
