@@ -529,6 +529,21 @@ bool fit_sym8(Sym8& g, __m512d lo, __m512d hi, double* scales) {
 
 }  // namespace
 
+void levels16_q6_k_avx512(const float* x, double id, uint8_t* L) {
+  const __m512d idv = _mm512_set1_pd(id);
+  for (int h = 0; h < 2; h++) {
+    __m512d l = _mm512_roundscale_pd(_mm512_add_pd(_mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + 8 * h)), idv),
+                                                   _mm512_set1_pd(0.5)),
+                                     _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    // The scalar clamp keeps NaN (an overflowed f16 d times a zero scale), which a Uint8Array store makes 0.
+    const __mmask8 number = _mm512_cmp_pd_mask(l, l, _CMP_ORD_Q);
+    l = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(l, _mm512_set1_pd(-32), _CMP_LT_OQ), l, _mm512_set1_pd(-32));
+    l = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(l, _mm512_set1_pd(31), _CMP_GT_OQ), l, _mm512_set1_pd(31));
+    const __m256i q = _mm256_maskz_mov_epi32(number, _mm512_cvttpd_epi32(_mm512_add_pd(l, _mm512_set1_pd(32))));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(L + 8 * h), _mm256_cvtepi32_epi8(q));
+  }
+}
+
 int fit_symmetric16_avx512(const float* x, double* scales) {
   Sym8 g;
   std::memset(g.ev, 0, sizeof g.ev);

@@ -26,19 +26,22 @@ struct Isa {
   EncodeK q4_k;
   EncodeK q5_k;
   FitSymmetric16 q6_k_fit;
+  Levels16 q6_k_levels;
 };
 
 int64_t q4_k_scalar(const float* src, uint8_t* dst, int64_t n) { return encode_q4_k(src, dst, n, fit_scale_min8_scalar); }
 int64_t q5_k_scalar(const float* src, uint8_t* dst, int64_t n) { return encode_q5_k(src, dst, n, fit_scale_min8_scalar); }
 
-const Isa kScalar{"scalar", narrow_f16_scalar, widen_f16_scalar, q4_k_scalar, q5_k_scalar, fit_symmetric16_scalar};
+const Isa kScalar{"scalar", narrow_f16_scalar, widen_f16_scalar, q4_k_scalar, q5_k_scalar, fit_symmetric16_scalar,
+                  levels16_q6_k_scalar};
 #ifdef QUANT_HAVE_AVX2
-const Isa kAvx2{"avx2", narrow_f16_avx2, widen_f16_avx2, encode_q4_k_avx2, encode_q5_k_avx2, fit_symmetric16_scalar};
+const Isa kAvx2{"avx2", narrow_f16_avx2, widen_f16_avx2, encode_q4_k_avx2, encode_q5_k_avx2, fit_symmetric16_scalar,
+                levels16_q6_k_scalar};
 #endif
 #ifdef QUANT_HAVE_AVX512
 // F16 conversions stay the F16C ones: they already run at memory speed.
 const Isa kAvx512{"avx512", narrow_f16_avx2, widen_f16_avx2, encode_q4_k_avx512, encode_q5_k_avx512,
-                  fit_symmetric16_avx512};
+                  fit_symmetric16_avx512, levels16_q6_k_avx512};
 #endif
 
 bool cpu_has_avx2() {
@@ -152,7 +155,7 @@ napi_value Encode(napi_env env, napi_callback_info info) {
     case Q4_0: bad = encode_q4_0(s, d, n_blocks); break;
     case Q4_K: bad = g_isa->q4_k(s, d, n_blocks); break;
     case Q5_K: bad = g_isa->q5_k(s, d, n_blocks); break;
-    case Q6_K: bad = encode_q6_k(s, d, n_blocks, g_isa->q6_k_fit); break;
+    case Q6_K: bad = encode_q6_k(s, d, n_blocks, g_isa->q6_k_fit, g_isa->q6_k_levels); break;
   }
   return number(env, bad < 0 ? -1.0 : static_cast<double>(bad + src_off));
 }

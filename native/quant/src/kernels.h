@@ -131,7 +131,10 @@ int64_t encode_q5_k(const float* src, uint8_t* dst, int64_t n_blocks, FitScaleMi
 // first value that is NaN or infinite.
 using FitSymmetric16 = int (*)(const float* x, double* scales);
 int fit_symmetric16_scalar(const float* x, double* scales);
-int64_t encode_q6_k(const float* src, uint8_t* dst, int64_t n_blocks, FitSymmetric16 fit);
+// Q6_K's levels of one 16-value sub-block with inverse scale id: L[i] = clamp(floor(x id + 0.5), -32, 31) + 32.
+using Levels16 = void (*)(const float* x, double id, uint8_t* L);
+void levels16_q6_k_scalar(const float* x, double id, uint8_t* L);
+int64_t encode_q6_k(const float* src, uint8_t* dst, int64_t n_blocks, FitSymmetric16 fit, Levels16 levels);
 
 void narrow_f16_scalar(const uint32_t* src, uint16_t* dst, int64_t n);
 void widen_f16_scalar(const uint16_t* src, uint32_t* dst, int64_t n);
@@ -148,6 +151,7 @@ int fit_scale_min8_avx512(const float* x, const ScaleMinGrid& grid, double* scal
 int64_t encode_q4_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks);
 int64_t encode_q5_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks);
 int fit_symmetric16_avx512(const float* x, double* scales);
+void levels16_q6_k_avx512(const float* x, double id, uint8_t* L);
 #endif
 
 }  // namespace quant

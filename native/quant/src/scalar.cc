@@ -402,7 +402,16 @@ int fit_symmetric16_scalar(const float* x, double* scales) {
   return -1;
 }
 
-int64_t encode_q6_k(const float* src, uint8_t* dst, int64_t n_blocks, FitSymmetric16 fit) {
+void levels16_q6_k_scalar(const float* x, double id, uint8_t* L) {
+  for (int i = 0; i < 16; i++) {
+    double l = std::floor(x[i] * id + 0.5);
+    l = l < -32 ? -32 : l > 31 ? 31 : l;
+    // A Uint8Array store: NaN (an overflowed f16 d times a zero scale) becomes 0.
+    L[i] = static_cast<uint8_t>(js_int32(l + 32));
+  }
+}
+
+int64_t encode_q6_k(const float* src, uint8_t* dst, int64_t n_blocks, FitSymmetric16 fit, Levels16 levels) {
   double scales[16];
   uint8_t L[256];
   for (int64_t b = 0; b < n_blocks; b++) {
@@ -435,13 +444,7 @@ int64_t encode_q6_k(const float* src, uint8_t* dst, int64_t n_blocks, FitSymmetr
         std::memset(L + base, 32, 16);
         continue;
       }
-      const double id = 1 / dj;
-      for (int i = 0; i < 16; i++) {
-        double l = std::floor(x[base + i] * id + 0.5);
-        l = l < -32 ? -32 : l > 31 ? 31 : l;
-        // A Uint8Array store: NaN (an overflowed f16 d times a zero scale) becomes 0.
-        L[base + i] = static_cast<uint8_t>(js_int32(l + 32));
-      }
+      levels(x + base, 1 / dj, L + base);
     }
     for (int h = 0; h < 2; h++) {
       uint8_t* ql = o + 64 * h;
