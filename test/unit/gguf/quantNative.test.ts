@@ -69,6 +69,8 @@ function edgeBlocks(): [string, Float32Array][] {
     ['sparse', fill((i) => (i % 31 === 0 ? g[i] : 0))],
     // Sub-blocks of one super-block that take different paths of the search side by side (the vector kernels run
     // them in neighbouring lanes): constant, zero, all positive, gaussian, one level.
+    // Q6_K: d overflows f16 (infinity) while small sub-blocks get scale 0, so their levels come from NaN.
+    ['f16 d overflow beside tiny sub-blocks', fill((i) => (i < 16 ? g[i] * 1e9 : g[i] * 1e-3))],
     ['mixed sub-blocks', fill((i) => [0.5, 0, 1 + g[i] * g[i], g[i], -3, g[i] * 100, i % 2, g[i] - 5][i >> 5])],
   ];
 }
