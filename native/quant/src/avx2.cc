@@ -209,18 +209,34 @@ void best_fit(const Group& g, __m256d* scale, __m256d* min) {
 // Fits one super-block with the search state `g`, whose step slots must be zero: they stay zero between sweeps (see
 // sweep4), so a run of blocks clears them once. (Not a thread_local: in a shared object every access to one goes
 // through __tls_get_addr, which cost a fifth of the time.)
+// Sub-blocks j0..j0+3 of the super-block at x into g.t (row i = value i of the four, widened), transposed in registers
+// eight values at a time (a gather of scalars is slower).
+void load_half(Group& g, const float* x, int j0) {
+  for (int c = 0; c < 4; c++) {
+    const float* base = x + 32 * j0 + 8 * c;
+    const __m256 r0 = _mm256_loadu_ps(base), r1 = _mm256_loadu_ps(base + 32), r2 = _mm256_loadu_ps(base + 64),
+                 r3 = _mm256_loadu_ps(base + 96);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    // s_k holds value 8c + k of the four sub-blocks in its low half, value 8c + k + 4 in its high half.
+    const __m256 s[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xee), _mm256_shuffle_ps(t1, t3, 0x44),
+                         _mm256_shuffle_ps(t1, t3, 0xee)};
+    for (int k = 0; k < 4; k++) {
+      _mm256_store_pd(g.t + 4 * (8 * c + k), _mm256_cvtps_pd(_mm256_castps256_ps128(s[k])));
+      _mm256_store_pd(g.t + 4 * (8 * c + k + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(s[k], 1)));
+    }
+  }
+}
+
 int fit4x2(Group& g, const float* x, const ScaleMinGrid& grid, double* scales, double* mins) {
-  double sum_x2[8], lo[8], hi[8];
   for (int half = 0; half < 2; half++) {
     const int j0 = 4 * half;
+    load_half(g, x, j0);
     // q4_k.ts's first pass, four sub-blocks per register: sums of squares in the scalar order, extremes (minpd and
     // maxpd are `v < lo ? v : lo` and `v > hi ? v : hi` for finite values), and finiteness (v - v is 0 only then).
+    // A non-finite value anywhere in the super-block is reported from the first half already: the fits write nothing
+    // but scales and mins, so stopping before the second half's changes no result.
     __m256d sum = _mm256_setzero_pd(), bad = sum;
-    for (int i = 0; i < 32; i++) {
-      const __m256d v = _mm256_cvtps_pd(_mm_setr_ps(x[32 * j0 + i], x[32 * (j0 + 1) + i], x[32 * (j0 + 2) + i],
-                                                    x[32 * (j0 + 3) + i]));
-      _mm256_store_pd(g.t + 4 * i, v);
-    }
     __m256d l = _mm256_load_pd(g.t), h = l;
     for (int i = 0; i < 32; i++) {
       const __m256d v = _mm256_load_pd(g.t + 4 * i);
@@ -230,31 +246,18 @@ int fit4x2(Group& g, const float* x, const ScaleMinGrid& grid, double* scales, d
       h = _mm256_max_pd(v, h);
     }
     if (_mm256_movemask_pd(bad) != 0) {
-      for (int j = 0; j < 8; j++) {
-        const float* s = x + 32 * j;
-        for (int i = 0; i < 32; i++) {
-          if (!std::isfinite(s[i])) return 32 * j + i;
-        }
+      for (int i = 0; i < 256; i++) {
+        if (!std::isfinite(x[i])) return i;
       }
     }
-    _mm256_storeu_pd(sum_x2 + j0, sum);
-    _mm256_storeu_pd(lo + j0, l);
-    _mm256_storeu_pd(hi + j0, h);
-  }
-  for (int half = 0; half < 2; half++) {
-    const int j0 = 4 * half;
-    for (int lane = 0; lane < 4; lane++) {
-      const float* s = x + 32 * (j0 + lane);
-      for (int i = 0; i < 32; i++) g.t[4 * i + lane] = s[i];
-    }
     const __m256d zero = _mm256_setzero_pd();
-    const __m256d lo4 = _mm256_loadu_pd(lo + j0);
-    g.hi = _mm256_loadu_pd(hi + j0);
+    const __m256d lo4 = l;
+    g.hi = h;
     const __m256d mn = _mm256_blendv_pd(lo4, zero, _mm256_cmp_pd(lo4, zero, _CMP_GT_OQ));
     const __m256d trivial = _mm256_cmp_pd(g.hi, mn, _CMP_EQ_OQ);
     const __m256d all = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
     const __m256d active = _mm256_andnot_pd(trivial, all);
-    g.av = _mm256_sqrt_pd(_mm256_div_pd(_mm256_loadu_pd(sum_x2 + j0), _mm256_set1_pd(32)));
+    g.av = _mm256_sqrt_pd(_mm256_div_pd(sum, _mm256_set1_pd(32)));
     g.best_gain = _mm256_set1_pd(-1);
     g.best_sl = g.best_sl2 = g.best_sxl = g.best_pinned = zero;
     g.overflow = false;
