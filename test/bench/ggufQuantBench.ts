@@ -9,7 +9,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { GgmlType, ggmlTypeName } from '../../engine/gguf/ggmlTypes';
 import { type Codec, CONVERT_STEP, codecFor, convert, dequantize, jsCodecs, quantBackend, quantize } from '../../engine/gguf/quant/index';
-import { nativeStatus } from '../../engine/gguf/quant/native';
+import { loadNativeQuant, nativeStatus } from '../../engine/gguf/quant/native';
 import { QuantPool } from '../../engine/gguf/quant/pool';
 import { printTable, type Row } from './table';
 
@@ -177,6 +177,7 @@ export async function runQuantBench(args: string[]): Promise<void> {
   );
   const verdict = q4kPool >= 500 ? 'reaches' : 'does not reach';
   if (Number.isFinite(q4kPool)) {
-    console.log(`Q4_K on ${pool.size} workers (${native ? 'native' : 'TypeScript'} kernels): ${q4kPool.toFixed(0)} MB/s of F16 input, ${verdict} the 500 MB/s target`);
+    const kernels = native ? `native ${loadNativeQuant()?.isa ?? ''} kernels` : 'TypeScript kernels';
+    console.log(`Q4_K on ${pool.size} workers (${kernels}): ${q4kPool.toFixed(0)} MB/s of F16 input, ${verdict} the 500 MB/s target`);
   }
 }
