@@ -298,12 +298,6 @@ int fit4x2(Group& g, const float* x, const ScaleMinGrid& grid, double* scales, d
 
 }  // namespace
 
-int fit_scale_min8_avx2(const float* x, const ScaleMinGrid& grid, double* scales, double* mins) {
-  Group g;
-  std::memset(g.ev, 0, sizeof g.ev);
-  return fit4x2(g, x, grid, scales, mins);
-}
-
 }  // namespace quant
 
 // ---- Q4_K/Q5_K requantisation with the stored 6-bit scales, four values per register ----

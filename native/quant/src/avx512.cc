@@ -320,12 +320,6 @@ struct Ahead {
 
 }  // namespace
 
-int fit_scale_min8_avx512(const float* x, const ScaleMinGrid& grid, double* scales, double* mins) {
-  Block8 g;
-  std::memset(g.ev, 0, sizeof g.ev);
-  return fit8(g, x, grid, scales, mins);
-}
-
 int64_t encode_q4_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks) {
   const ScaleMinGrid grid{15, -1, 0.1, 20};
   const __m256i top = _mm256_set1_epi32(15);

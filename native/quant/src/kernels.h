@@ -143,11 +143,9 @@ void widen_f16_scalar(const uint16_t* src, uint32_t* dst, int64_t n);
 // Built with AVX2, FMA and F16C enabled (avx2.cc); called only when CPUID says the processor has them.
 void narrow_f16_avx2(const uint32_t* src, uint16_t* dst, int64_t n);
 void widen_f16_avx2(const uint16_t* src, uint32_t* dst, int64_t n);
-int fit_scale_min8_avx2(const float* x, const ScaleMinGrid& grid, double* scales, double* mins);
 int64_t encode_q4_k_avx2(const float* src, uint8_t* dst, int64_t n_blocks);
 int64_t encode_q5_k_avx2(const float* src, uint8_t* dst, int64_t n_blocks);
 // Built with AVX-512 F/BW/VL/DQ enabled (avx512.cc); called only when CPUID says the processor has them.
-int fit_scale_min8_avx512(const float* x, const ScaleMinGrid& grid, double* scales, double* mins);
 int64_t encode_q4_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks);
 int64_t encode_q5_k_avx512(const float* src, uint8_t* dst, int64_t n_blocks);
 int fit_symmetric16_avx512(const float* x, double* scales);
