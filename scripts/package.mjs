@@ -228,12 +228,13 @@ function parseArgs(argv) {
   return opts;
 }
 
+// No top-level await: the unit tests load this file through require.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  try {
-    await packageExtension(repo, { ...parseArgs(process.argv.slice(2)), log: (m) => console.log(`package: ${m}`) });
-  } catch (err) {
-    console.error(`package: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
+  Promise.resolve()
+    .then(() => packageExtension(repo, { ...parseArgs(process.argv.slice(2)), log: (m) => console.log(`package: ${m}`) }))
+    .catch((err) => {
+      console.error(`package: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
 }
