@@ -81,12 +81,13 @@ const licence = /^(licen[cs]e|notice|copying|thirdpartynotices)/i;
 
 /**
  * Whether a file of a staged package ships; `file` is relative to the package folder, with `/`. What goes: source
- * maps, type declarations, docs and tests everywhere; per package, what only building or other platforms use.
+ * maps, TypeScript, docs and tests everywhere; per package, what only building or other platforms use.
  */
 export function keepFile(name, file) {
   const base = file.slice(file.lastIndexOf('/') + 1);
   if (licence.test(base)) return true;
-  if (/\.(map|d\.ts|d\.mts|d\.cts|md|markdown)$/i.test(base)) return false;
+  // TypeScript (sources and declarations alike) never runs in Node.
+  if (/\.(map|ts|mts|cts|md|markdown)$/i.test(base)) return false;
   if (/(^|\/)(test|tests|__tests__|\.github|docs?)\//.test(file)) return false;
   if (/^(\.npmignore|\.eslintrc.*|\.prettierrc.*|tsconfig.*\.json|CHANGELOG.*|HISTORY.*)$/i.test(base)) return false;
   switch (name) {

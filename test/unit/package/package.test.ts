@@ -92,12 +92,13 @@ describe('runtime closure', () => {
 });
 
 describe('files that ship', () => {
-  test('licences stay; maps, declarations, docs and tests go', () => {
+  test('licences stay; maps, TypeScript, docs and tests go', () => {
     assert.equal(keepFile('chalk', 'license'), true);
     assert.equal(keepFile('chalk', 'LICENSE.md'), true);
     assert.equal(keepFile('chalk', 'source/index.js'), true);
     assert.equal(keepFile('chalk', 'source/index.js.map'), false);
     assert.equal(keepFile('chalk', 'source/index.d.ts'), false);
+    assert.equal(keepFile('onnxruntime-common', 'lib/tensor.ts'), false);
     assert.equal(keepFile('chalk', 'readme.md'), false);
     assert.equal(keepFile('chalk', 'test/a.js'), false);
     assert.equal(keepFile('chalk', 'lib/docs/a.js'), false);
