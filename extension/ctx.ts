@@ -7,7 +7,7 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { CheckDiagnostics } from './checkDiagnostics';
 import { Config } from './config';
 import { EngineNotFoundError, engineSetting, resolveEngine, type Engine } from './engine';
-import { createLanguageClient, documentSelector, serverModulePath } from './languageClient';
+import { clientModulePath, documentSelector, serverModulePath } from './languageDocuments';
 
 export class Ctx {
   readonly config = new Config();
@@ -51,6 +51,8 @@ export class Ctx {
     if (!existsSync(serverModule)) {
       throw new Error(`The language server is missing (${serverModule}). Reinstall the extension, or run \`npm run build\` in a development copy.`);
     }
+    // A require of the separate bundle, not an import: esbuild would inline it into dist/extension.js.
+    const { createLanguageClient } = require(this.asAbsolutePath(clientModulePath)) as typeof import('./languageClient');
     const client = createLanguageClient(serverModule, this.log);
     this.client = client;
     try {

@@ -25,7 +25,10 @@ export function activate(context: vscode.ExtensionContext): void {
     return;
   }
   const started = ctx;
-  void started.start().catch((err: unknown) => started.showError('the language server did not start', err));
+  // After activation returns: loading the language client bundle and spawning the server need not delay the window.
+  setImmediate(() => {
+    if (ctx === started) void started.start().catch((err: unknown) => started.showError('the language server did not start', err));
+  });
 }
 
 export async function deactivate(): Promise<void> {

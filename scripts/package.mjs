@@ -178,7 +178,7 @@ export async function packageExtension(repo, { out, stage, log = () => {} } = {}
   const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
   out = resolve(repo, out ?? `${manifest.name}-${manifest.version}-${target.vsce}.vsix`);
   stage = resolve(repo, stage ?? join('.cache', 'package', 'stage'));
-  for (const f of ['dist/cli.js', 'dist/extension.js', 'dist/language-server.js']) {
+  for (const f of ['dist/cli.js', 'dist/extension.js', 'dist/language-client.js', 'dist/language-server.js']) {
     if (!existsSync(join(repo, f))) throw new Error(`${f} is missing: run npm run build first`);
   }
 

@@ -107,7 +107,7 @@ function sectionObject(values: Record<string, unknown>): Record<string, unknown>
 
 test('every contributed setting is read by the extension, the language server or the language client', () => {
   const extensionReads = new Set(taxonomyStudioLiterals(['extension']).keys());
-  const clientId = /export const clientId = '(\w+)'/.exec(read('extension/languageClient.ts'))?.[1];
+  const clientId = /export const clientId = '(\w+)'/.exec(read('extension/languageDocuments.ts'))?.[1];
   assert.equal(clientId, 'taxonomyStudio', 'the client id names the trace setting vscode-languageclient reads');
   const clientReads = new Set([`${clientId}.trace.server`]);
 
@@ -150,9 +150,12 @@ test('activation, entry point and editor defaults', () => {
   assert.equal(pkg.main, './dist/extension.js');
   const build = read('scripts/build.mjs');
   assert.match(build, /outfile: 'dist\/extension\.js', external: \['vscode'\]/, 'the build writes main with vscode external');
-  const serverModule = /export const serverModulePath = '([^']+)'/.exec(read('extension/languageClient.ts'))?.[1];
+  const serverModule = /export const serverModulePath = '([^']+)'/.exec(read('extension/languageDocuments.ts'))?.[1];
   assert.equal(serverModule, 'dist/language-server.js');
   assert.match(build, new RegExp(`outfile: '${serverModule}'`), 'the build writes the server module the client starts');
+  const clientModule = /export const clientModulePath = '([^']+)'/.exec(read('extension/languageDocuments.ts'))?.[1];
+  assert.equal(clientModule, 'dist/language-client.js');
+  assert.match(build, new RegExp(`entryPoints: \\['extension/languageClient\\.ts'\\], outfile: '${clientModule}', external: \\['vscode'\\]`), 'the build writes the client bundle ctx.start requires');
   assert.deepEqual(pkg.contributes.configurationDefaults['[qna-yaml]'], {
     'editor.tabSize': 2,
     'editor.insertSpaces': true,
