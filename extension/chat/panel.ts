@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { chatHtml, makeNonce } from './html';
 import { ChatSession, type ChatBackend } from './session';
 
-/** The chat's own view container in the bottom panel (package.json viewsContainers.panel); users can drag it. */
+/** The prefix of the chat's ids; its view sits in the Taxonomy Studio sidebar, below Jobs (package.json views). */
 export const chatContainerId = 'taxonomyStudioChat';
 export const chatPanelViewType = `${chatContainerId}.panel`;
 export const chatViewId = `${chatContainerId}.view`;

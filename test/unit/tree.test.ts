@@ -238,7 +238,7 @@ test('the views ids and welcome condition match package.json', async () => {
   const pkg = JSON.parse(readFileSync(resolve(__dirname, '../../package.json'), 'utf8'));
   assert.deepEqual(pkg.contributes.viewsContainers.activitybar.map((c: { id: string }) => c.id), [ids.viewContainerId]);
   const { jobsViewId } = await import('../../extension/jobs/ids');
-  assert.deepEqual(pkg.contributes.views[ids.viewContainerId].map((v: { id: string }) => v.id), [ids.taxonomyViewId, ids.gapsViewId, ids.changedViewId, jobsViewId]);
+  assert.deepEqual(pkg.contributes.views[ids.viewContainerId].map((v: { id: string }) => v.id), [ids.taxonomyViewId, ids.gapsViewId, ids.changedViewId, jobsViewId, 'taxonomyStudioChat.view']);
   assert.deepEqual(
     pkg.contributes.viewsWelcome.map((w: { view: string; when: string }) => [w.view, w.when]),
     [[ids.taxonomyViewId, `${ids.hasTaxonomyKey} == false`]],
