@@ -33,6 +33,7 @@ export const commands = {
   reviewGeneratedData: () => import('./generate').then((m) => m.reviewGeneratedData),
   applyReview: () => import('./generate').then((m) => m.applyReview),
   runWholeLoop: () => import('./pipeline').then((m) => m.runWholeLoop),
+  trainOnGeneratedData: () => import('./train').then((m) => m.trainOnGeneratedData),
   serveModel: () => import('./serve').then((m) => m.serveModel),
   openChat: () => import('./chat').then((m) => m.openChat),
   askLeaf: () => import('./chat').then((m) => m.askLeaf),
