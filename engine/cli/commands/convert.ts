@@ -8,14 +8,16 @@ import { QuantizeError } from '../../gguf/quant';
 import { parseQuantMix, QUANT_MIXES, type QuantMix } from '../../gguf/quant/mixes';
 import { supportedArchitectures } from '../../hf/config';
 import { ModelFolderError, SafetensorsError } from '../../hf/errors';
+import { ProvenanceError, recordProvenance } from '../../provenance/index';
 import { UsageError } from '../args';
 import { displayPath } from './check';
 import { defineCommand } from './command';
+import { printProvenanceLine, provenanceToRecord } from './exportAdapter';
 
 export const convertCommand = defineCommand({
   name: 'convert',
   summary: 'Convert a Hugging Face model folder to GGUF (F16, Q8_0, Q4_K_M, ...) for llama.cpp',
-  usage: `convert <hf-dir> --out <file.gguf> [--type ${QUANT_MIXES.join('|')}] [--threads <n>] [--name <text>]`,
+  usage: `convert <hf-dir> --out <file.gguf> [--type ${QUANT_MIXES.join('|')}] [--threads <n>] [--name <text>] [--provenance <file.json>]`,
   description: [
     `Reads a Hugging Face model folder (${Object.values(supportedArchitectures).join(', ')}): config.json, model.safetensors or`,
     'shards listed in model.safetensors.index.json, tokenizer.json and tokenizer_config.json. Writes one GGUF v3 file',
@@ -31,6 +33,10 @@ export const convertCommand = defineCommand({
     '--threads worker threads (default: every core). The file appears under its name only when complete.',
     'Problems that do not stop the conversion (no chat template, an unrecognised pre-tokenizer) are printed as warnings.',
     '',
+    'Provenance (what produced the weights: leaves, dataset, teacher, base, settings) is recorded in the file under',
+    "taxonomy_studio.provenance and in <out>.provenance.json: the record --provenance names, else the folder's",
+    'provenance.json when it has one; `taxonomy-studio inspect` shows it.',
+    '',
     'Exit status: 0 written, 1 the folder could not be converted or the file not written, 2 bad usage.',
   ].join('\n'),
   options: {
@@ -38,6 +44,7 @@ export const convertCommand = defineCommand({
     type: { type: 'string', short: 't', valueName: '<type>', description: `One of ${QUANT_MIXES.join(', ')} (default f16)` },
     threads: { type: 'string', valueName: '<n>', description: 'Worker threads for converting and quantizing (default: all cores)' },
     name: { type: 'string', valueName: '<text>', description: "general.name in the file (default: the folder's name)" },
+    provenance: { type: 'string', valueName: '<file.json>', description: "Provenance record to embed (default: the folder's provenance.json)" },
     help: { type: 'boolean', short: 'h', description: 'Show this help' },
   },
   async run({ values, positionals }, ctx) {
@@ -63,12 +70,14 @@ export const convertCommand = defineCommand({
 
     const started = performance.now();
     try {
+      const provenance = await provenanceToRecord(ctx, values.provenance, dir);
       const result = await convertHfToGguf(dir, out, mix, {
         ...(threads !== undefined && { threads }),
         ...(values.name !== undefined && { name: values.name }),
         ...(ctx.signal && { signal: ctx.signal }),
         onWarning: (w) => ctx.stderr(`taxonomy-studio convert: warning: ${w}\n`),
       });
+      if (provenance) result.size = (await recordProvenance(out, provenance.record)).size;
       const seconds = (performance.now() - started) / 1000;
       const types = Object.entries(result.types)
         .map(([t, n]) => `${n} ${t}`)
@@ -77,6 +86,7 @@ export const convertCommand = defineCommand({
         `${displayPath(out, ctx.cwd)}: ${result.arch}, ${mix.toUpperCase()}, ${result.tensors.length} tensors (${types}), ${formatBytes(result.size)} ` +
           `from ${formatBytes(result.inputBytes)} in ${seconds.toFixed(1)} s\n`,
       );
+      if (provenance) printProvenanceLine(ctx, out, provenance);
       return 0;
     } catch (err) {
       if (
@@ -85,7 +95,8 @@ export const convertCommand = defineCommand({
         err instanceof SafetensorsError ||
         err instanceof ModelFileError ||
         err instanceof GgufWriteError ||
-        err instanceof QuantizeError
+        err instanceof QuantizeError ||
+        err instanceof ProvenanceError
       ) {
         ctx.stderr(`taxonomy-studio convert: ${err.message}\n`);
         return 1;

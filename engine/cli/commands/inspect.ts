@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { ModelFileError } from '../../gguf/errors';
 import { formatInspection, formatInspectionJson, inspectModelFile, JSON_ARRAY_ITEMS } from '../../gguf/inspect';
 import { SafetensorsError } from '../../hf/errors';
+import { formatProvenance, ProvenanceError, readProvenance, type FoundProvenance } from '../../provenance/index';
 import { UsageError } from '../args';
 import { defineCommand } from './command';
 
@@ -21,6 +22,10 @@ export const inspectCommand = defineCommand({
     `--json prints the same as one JSON object; 64-bit integers are numbers when exact, strings otherwise; infinite`,
     `floats are the strings "Infinity"/"-Infinity"/"NaN"; arrays longer than ${JSON_ARRAY_ITEMS} items keep their first`,
     `${JSON_ARRAY_ITEMS} with "length" and "truncated": true.`,
+    '',
+    'When the file records what produced it (the taxonomy_studio.provenance metadata key, or a FILE.provenance.json',
+    'next to it), a Provenance section follows: the leaves with their git blob sha (or sha256: of the content), the',
+    'dataset, teacher, base model and settings; in --json, the record as the "provenance" field.',
     '',
     'Exit status: 0 the file was read, 1 it is damaged or not a model file, 2 bad usage or no such file.',
   ].join('\n'),
@@ -55,8 +60,24 @@ export const inspectCommand = defineCommand({
       throw err;
     }
     inspection.file = given;
+    let found: FoundProvenance | undefined;
+    try {
+      found = await readProvenance(path);
+    } catch (err) {
+      // The model file itself was read; a damaged record is worth a warning, not a failure.
+      if (!(err instanceof ProvenanceError)) throw err;
+      ctx.stderr(`taxonomy-studio inspect: warning: ${err.message}\n`);
+    }
     const options = { tensors: values.tensors };
-    ctx.stdout(values.json ? formatInspectionJson(inspection, options) : formatInspection(inspection, options));
+    if (values.json) {
+      const text = formatInspectionJson(inspection, options);
+      // The inspection is one object ending in "\n}\n"; the record goes in as its last field.
+      const field = found ? `,\n  "provenance": ${JSON.stringify({ ...found.provenance, source: found.source }, null, 2).replace(/\n/g, '\n  ')}` : '';
+      ctx.stdout(found ? `${text.slice(0, text.lastIndexOf('\n}'))}${field}\n}\n` : text);
+    } else {
+      const text = formatInspection(inspection, options);
+      ctx.stdout(found ? `${text}\n${formatProvenance(found.provenance, found.source).join('\n')}\n` : text);
+    }
     return 0;
   },
 });
