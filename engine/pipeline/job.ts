@@ -128,7 +128,27 @@ export function stageRequest(
       return { args: { model: args.student, data: trainInput }, settings: { ...settings.train, rank: args.rank, epochs: args.epochs, qlora: args.qlora, seed: args.seed } };
     case 'export':
       return {
-        args: { student: args.student, adapter: join(runDir, 'train', trainOutputs.adapter), ...(args.studentGguf ? { studentGguf: args.studentGguf } : {}) },
+        args: {
+          student: args.student,
+          adapter: join(runDir, 'train', trainOutputs.adapter),
+          ...(args.studentGguf ? { studentGguf: args.studentGguf } : {}),
+          // What the adapter records it came from (engine/provenance): the export stage hashes these files.
+          provenance: {
+            taxonomy: args.taxonomy,
+            leaves: usable(),
+            dataset: trainInput,
+            teacher: settings.teacher,
+            settings: {
+              perSeed: args.perSeed,
+              seed: args.seed,
+              rank: args.rank,
+              epochs: args.epochs,
+              qlora: args.qlora,
+              ...Object.fromEntries(Object.entries(settings.train).map(([k, v]) => [`train.${k}`, v])),
+              ...Object.fromEntries(Object.entries(settings.generate).map(([k, v]) => [`generate.${k}`, v])),
+            },
+          },
+        },
         settings: settings.threads ? { threads: settings.threads } : {},
       };
     case 'evaluate': {
@@ -243,7 +263,8 @@ async function runPipeline(ctx: JobContext<PipelineArgs, PipelineSettings>): Pro
   const records: Partial<Record<StageName, StageRecord>> = {};
   for (const [i, name] of stageNames.entries()) {
     ctx.signal.throwIfAborted();
-    const input = name === 'train' ? await trainData(run.dir) : undefined;
+    // Train reads it; export records it as the adapter's dataset.
+    const input = name === 'train' || name === 'export' ? await trainData(run.dir) : undefined;
     const rec = await runStage(ctx, i, name, stageRequest(name, args, settings, done, run.dir, input));
     records[name] = rec;
     done[name] = rec.summary;
