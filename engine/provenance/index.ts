@@ -8,7 +8,7 @@ import { adapterProvenancePath, readProvenanceJson, sidecarPath, writeSidecar } 
 export * from './record';
 export { baseModelHash, datasetHash, gitBlobSha, leafHash, sha256File } from './hash';
 export { embedProvenance, provenanceFromMetadata, provenanceMetadata, readGgufProvenance } from './gguf';
-export { ADAPTER_PROVENANCE_FILE, adapterProvenancePath, readProvenanceJson, sidecarPath, writeSidecar } from './sidecar';
+export { ADAPTER_PROVENANCE_FILE, adapterProvenancePath, readProvenanceJson, sidecarPath, writeAdapterProvenance, writeSidecar } from './sidecar';
 export { formatProvenance, shortSha } from './format';
 
 export interface FoundProvenance {

@@ -35,6 +35,13 @@ export async function writeSidecar(modelFile: string, prov: Provenance): Promise
   return path;
 }
 
+/** Writes `<adapterDir>/provenance.json`, which export-adapter and the pipeline's export embed; returns its path. */
+export async function writeAdapterProvenance(adapterDir: string, prov: Provenance): Promise<string> {
+  const path = adapterProvenancePath(adapterDir);
+  await writeJsonAtomic(path, prov);
+  return path;
+}
+
 /** The record in a JSON file, or undefined when there is no such file; a damaged one is a ProvenanceError. */
 export async function readProvenanceJson(path: string): Promise<Provenance | undefined> {
   let text: string;

@@ -2,7 +2,7 @@
 // GGUF files, read back by an independent reader and harmless to llama.cpp.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gguf } from '@huggingface/gguf';
@@ -18,6 +18,7 @@ import {
   readProvenance,
   recordProvenance,
   sidecarPath,
+  writeAdapterProvenance,
   writeSidecar,
   type Provenance,
 } from '../../../engine/provenance';
@@ -101,6 +102,14 @@ describe('sidecar', () => {
     assert.equal(path, `${model}.provenance.json`);
     assert.deepEqual(await readProvenance(model), { provenance: prov, source: path });
     assert.match(prov.tool, /^taxonomy-studio \d+\.\d+\.\d+/);
+
+    // An adapter folder keeps its record as provenance.json inside it.
+    const adapterDir = join(tmp.dir, 'adapter');
+    mkdirSync(adapterDir);
+    assert.equal(await readProvenance(adapterDir), undefined);
+    const inFolder = await writeAdapterProvenance(adapterDir, prov);
+    assert.equal(inFolder, join(adapterDir, 'provenance.json'));
+    assert.deepEqual(await readProvenance(adapterDir), { provenance: prov, source: inFolder });
 
     writeFileSync(path, JSON.stringify({ ...prov, leaves: [{ path: 'x' }] }));
     await assert.rejects(readProvenance(model), (err: Error) => err.message.startsWith(`${path}: not a provenance record: leaves[0]`));
