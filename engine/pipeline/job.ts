@@ -332,7 +332,9 @@ async function runStage(ctx: JobContext<PipelineArgs, PipelineSettings>, index: 
         log: (level, text) => ctx.log(level, `${name}: ${text}`),
         partial: (partName, data) => ctx.partial(`${name}.${partName}`, data),
       },
-      { table: stageKinds },
+      // Unthrottled: the pipeline's own job throttles what reaches the user; a second throttle here only delays the
+      // stage's counts (a question answered in 30 ms was reported 100 ms late, after the stage had ended).
+      { table: stageKinds, progressIntervalMs: 0 },
     );
     const cancel = () => job.cancel();
     ctx.signal.addEventListener('abort', cancel, { once: true });
