@@ -109,6 +109,14 @@ export const trainJob = defineJob({
           onCheckpoint: (c) => ctx.log('info', `checkpoint ${c.dir} (${c.reason})`),
         },
       });
+      try {
+        const { trainingProvenance } = await import('../provenance/training');
+        const { writeAdapterProvenance } = await import('../provenance/sidecar');
+        await writeAdapterProvenance(r.adapterDir, await trainingProvenance(ctx.args.model, ctx.args.data, { ...ctx.settings.run }));
+      } catch (err) {
+        // The adapter is trained and kept; only the record of what produced it is missing.
+        ctx.log('warn', `provenance.json not written beside the adapter: ${(err as Error).message}`);
+      }
       return { steps: r.steps, adapter: r.adapterDir, finalEvalLoss: r.finalEvalLoss ?? null, initialEvalLoss: r.initialEvalLoss ?? null, skippedLines: r.problems.length };
     } catch (err) {
       const known =

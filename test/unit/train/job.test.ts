@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { JobArgsError } from '../../../engine/jobs/errors';
 import { startJob, type JobEvents } from '../../../engine/jobs/runner';
 import { trainJob } from '../../../engine/train/job';
+import { readProvenanceJson } from '../../../engine/provenance';
+import { createHash } from 'node:crypto';
 import { tinyModel, toyDatasetLines } from './helpers';
 
 test('the train job runs through the job runner: steps as progress, outputs in the run folder, cancel then resume', async () => {
@@ -41,6 +43,11 @@ test('the train job runs through the job runner: steps as progress, outputs in t
     assert.ok(progress.includes(8));
     assert.ok(existsSync(join(runDir, 'adapter', 'adapter_model.safetensors')));
     assert.equal(readFileSync(join(runDir, 'loss.csv'), 'utf8').trim().split('\n').length, 10);
+    // What produced the adapter, for export-adapter to embed: base model by its config.json, the JSONL by its hash.
+    const prov = await readProvenanceJson(join(runDir, 'adapter', 'provenance.json'));
+    assert.equal(prov?.baseModel?.sha256, createHash('sha256').update(readFileSync(join(model, 'config.json'))).digest('hex'));
+    assert.equal(prov?.dataset?.sha256, createHash('sha256').update(readFileSync(data)).digest('hex'));
+    assert.deepEqual([prov?.leaves, prov?.settings?.rank, prov?.settings?.epochs], [[], 4, 2]);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
