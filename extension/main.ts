@@ -15,9 +15,6 @@ export function activate(context: vscode.ExtensionContext): void {
     registerCommands(ctx);
     registerViews(ctx); // registers the views; the taxonomy loads after activation
     registerJobs(ctx); // the Jobs view; jobs start only from commands
-    const jobsCtx = ctx;
-    // A generate run resumed from the Jobs view after a reload needs its teacher's key from SecretStorage.
-    void import('./commands/generate').then((m) => m.registerResumeSecrets(jobsCtx));
     registerChat(ctx, context); // the chat view, panel serializer and Ask-this-leaf lens; no network until used
   } catch (err) {
     // Without a context there is no log yet; the message is all the user gets.
@@ -27,7 +24,10 @@ export function activate(context: vscode.ExtensionContext): void {
   const started = ctx;
   // After activation returns: loading the language client bundle and spawning the server need not delay the window.
   setImmediate(() => {
-    if (ctx === started) void started.start().catch((err: unknown) => started.showError('the language server did not start', err));
+    if (ctx !== started) return;
+    void started.start().catch((err: unknown) => started.showError('the language server did not start', err));
+    // A generate or pipeline run resumed from the Jobs view after a reload needs its teacher's key from SecretStorage.
+    void import('./commands/generate').then((m) => m.registerResumeSecrets(started));
   });
 }
 
