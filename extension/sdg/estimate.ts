@@ -1,22 +1,10 @@
 // The question put to the author before a run: what the engine's `generate --estimate` found, in one sentence.
 // No vscode import.
 
-/** What `generate --estimate --json` prints (engine/sdg/pipelines/estimate.ts EstimateResult), as far as we read it. */
-export interface RunEstimate {
-  teacher: string;
-  model: string;
-  contextSize?: number;
-  warnings: string[];
-  leaves: { leaf: string; pipeline: string; units: number }[];
-  skipped: { leaf: string; reason: string }[];
-  units: number;
-  seconds: number;
-  tokensIn: number;
-  tokensOut: number;
-  calibrationUnits: number;
-  calibrationSeconds: number;
-  line: string;
-}
+import type { EstimateResult } from '../../engine/sdg/pipelines/estimate';
+
+/** What `generate --estimate --json` prints, as far as the editor reads it (a type import: no engine code loads). */
+export type RunEstimate = Omit<EstimateResult, 'calls'>;
 
 const number = new Intl.NumberFormat('en-US');
 
