@@ -16,6 +16,11 @@ export interface TrainModelOptions extends SessionOptions {
   baseLinear?: LayerSpec['baseLinear'];
   /** LoRA dropout probability during training (default 0: the graphs have no dropout inputs). */
   loraDropout?: number;
+  /**
+   * Gradient checkpointing (default true): each backward graph recomputes its layer's forward from the layer's input.
+   * false keeps every layer's activations from the forward instead (less compute, far more memory).
+   */
+  checkpointing?: boolean;
 }
 
 export interface LayerSessions {
@@ -30,6 +35,8 @@ export class TrainModel {
   private disposed = false;
   /** LoRA dropout probability the graphs were built for (0: none). */
   readonly dropout: number;
+  /** Whether backward graphs recompute the forward (true) or take the forward's saved activations. */
+  readonly checkpointing: boolean;
 
   private constructor(
     readonly config: ModelConfig,
@@ -40,6 +47,7 @@ export class TrainModel {
     private readonly options: TrainModelOptions,
   ) {
     this.dropout = options.loraDropout ?? 0;
+    this.checkpointing = options.checkpointing ?? true;
   }
 
   /** Builds and loads every layer's graphs for LoRA shaped as `lora` (its values may change freely later). */
@@ -51,7 +59,7 @@ export class TrainModel {
     try {
       for (let layer = 0; layer < config.layers; layer++) {
         const loraMap = new Map<LinearModule, ModuleLora>(lora.ofLayer(layer).map((m) => [m.module, { rank: m.rank, scale: m.scale }]));
-        const spec: LayerSpec = { config, layer, weights, lora: loraMap, baseLinear: options.baseLinear, dropout: (options.loraDropout ?? 0) > 0 };
+        const spec: LayerSpec = { config, layer, weights, lora: loraMap, baseLinear: options.baseLinear, dropout: (options.loraDropout ?? 0) > 0, checkpointing: options.checkpointing };
         const forward = await GraphSession.create(`layer ${layer} forward`, buildLayerForward(spec), options);
         const backward = await GraphSession.create(`layer ${layer} backward`, buildLayerBackward(spec), options).catch(async (err) => {
           await forward.dispose();

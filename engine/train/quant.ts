@@ -58,12 +58,14 @@ export function qloraLinear(g: GraphBuilder, name: string, w: Float32Array, outD
   const q = quantize4(w, outDim, inDim);
   const blocks = inDim / qloraBlock;
   g.useDomain('com.microsoft', 1);
-  const packed = g.initializer(`${name}.weight.q4`, q.packed, [outDim, blocks, qloraBlock / 2], DataType.UINT8);
+  // The packed blocks are added on first use: a backward graph that takes saved activations never runs the forward.
+  let packed: string | undefined;
   const scales = g.initializer(`${name}.weight.scales`, q.scales, [outDim, blocks]);
   const bName = bias ? g.initializer(`${name}.bias`, bias, [outDim]) : undefined;
   let dense: string | undefined;
   return {
     forward: (g, x) => {
+      packed ??= g.initializer(`${name}.weight.q4`, q.packed, [outDim, blocks, qloraBlock / 2], DataType.UINT8);
       const y = g.op('MatMulNBits', [x, packed, scales], {
         K: attr.int(inDim),
         N: attr.int(outDim),

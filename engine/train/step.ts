@@ -1,6 +1,7 @@
 // One forward/backward pass over the whole model with gradient checkpointing: the forward runs layer by layer and
 // keeps only each layer's input; the head gives the loss and the gradient of the final hidden state; the backward
-// walks the layers in reverse, each backward graph recomputing its layer's forward from the kept input.
+// walks the layers in reverse, each backward graph recomputing its layer's forward from the kept input (or, when the
+// model was built without checkpointing, taking the activations the forward returned).
 
 import * as ort from 'onnxruntime-node';
 import { attentionMask, checkBatch, embed, lossInputs, ropeTables, type Batch } from './batch';
@@ -70,22 +71,36 @@ function layerFeeds(model: TrainModel, lora: LoraWeights, layer: number, hidden:
   return feeds;
 }
 
-/** Runs the layers forward; returns each layer's input and the final hidden state. */
-async function forwardLayers(model: TrainModel, lora: LoraWeights, batch: Batch, s: Shared, draw?: DropoutDraw): Promise<{ inputs: Float32Array[]; last: Float32Array }> {
+/**
+ * Runs the layers forward; returns each layer's input and the final hidden state, and with `keep` (training without
+ * checkpointing) each layer's saved activations for its backward.
+ */
+async function forwardLayers(
+  model: TrainModel,
+  lora: LoraWeights,
+  batch: Batch,
+  s: Shared,
+  draw?: DropoutDraw,
+  keep = false,
+): Promise<{ inputs: Float32Array[]; last: Float32Array; saved: Feeds[] }> {
   let h = embed(model.config, model.embedTable, batch);
   const inputs: Float32Array[] = [];
+  const saved: Feeds[] = [];
   for (let l = 0; l < model.layers.length; l++) {
     inputs.push(h);
-    h = dataOf(await model.layers[l].forward.run(layerFeeds(model, lora, l, h, s, draw)), layerIo.out);
+    const forward = model.layers[l].forward;
+    const out = await forward.run(layerFeeds(model, lora, l, h, s, draw), keep ? forward.outputNames : [layerIo.out]);
+    h = dataOf(out, layerIo.out);
+    if (keep) saved.push(Object.fromEntries(Object.entries(out).filter(([name]) => name.startsWith('saved.'))));
   }
-  return { inputs, last: h };
+  return { inputs, last: h, saved };
 }
 
 /** Loss and every LoRA gradient for one batch. */
 export async function forwardBackward(model: TrainModel, lora: LoraWeights, batch: Batch, opts: StepOptions = {}): Promise<StepResult> {
   checkBatch(model.config, batch);
   const s = sharedInputs(model, batch);
-  const { inputs, last } = await forwardLayers(model, lora, batch, s, opts.dropout);
+  const { inputs, last, saved } = await forwardLayers(model, lora, batch, s, opts.dropout, !model.checkpointing);
   const { targets, weights, count } = lossInputs(batch, opts.normalizer);
   const head = await model.loss.run({
     [headIo.hidden]: f32(last, s.hiddenDims),
@@ -99,6 +114,10 @@ export async function forwardBackward(model: TrainModel, lora: LoraWeights, batc
     // The same draw as the forward: the recompute sees the same masks.
     const feeds = layerFeeds(model, lora, l, inputs[l], s, opts.dropout);
     feeds[layerIo.gradOut] = f32(grad, s.hiddenDims);
+    if (!model.checkpointing) {
+      Object.assign(feeds, saved[l]);
+      saved[l] = {};
+    }
     const out = await model.layers[l].backward.run(feeds);
     grad = dataOf(out, layerIo.gradHidden);
     for (const m of lora.ofLayer(l)) {

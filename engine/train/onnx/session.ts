@@ -31,9 +31,15 @@ export class GraphSession {
     return new GraphSession(session, name);
   }
 
-  async run(feeds: Feeds): Promise<Record<string, ort.Tensor>> {
+  /** Runs the graph; with `fetches`, only those outputs are computed and returned. */
+  async run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, ort.Tensor>> {
     if (!this.session) throw new Error(`session ${this.name} was disposed; build the model again`);
-    return this.session.run(feeds);
+    return fetches ? this.session.run(feeds, [...fetches]) : this.session.run(feeds);
+  }
+
+  get outputNames(): readonly string[] {
+    if (!this.session) throw new Error(`session ${this.name} was disposed; build the model again`);
+    return this.session.outputNames;
   }
 
   async dispose(): Promise<void> {

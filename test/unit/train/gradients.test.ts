@@ -77,7 +77,26 @@ async function checkGradients(
     }
   }
   report.sort((a, b) => b.rel - a.rel);
-  return { report, loss: result.loss, lossF64 };
+  return { report, loss: result.loss, lossF64, grads: result.grads };
+}
+
+/** Largest |x − y| / max|y| over every gradient matrix. */
+function maxRelDiff(x: Map<string, { a: Float32Array; b: Float32Array }>, y: Map<string, { a: Float32Array; b: Float32Array }>): number {
+  let worst = 0;
+  for (const [name, g] of y) {
+    for (const k of ['a', 'b'] as const) {
+      const u = x.get(name)![k];
+      const v = g[k];
+      let scale = 0;
+      let diff = 0;
+      for (let i = 0; i < v.length; i++) {
+        scale = Math.max(scale, Math.abs(v[i]));
+        diff = Math.max(diff, Math.abs(u[i] - v[i]));
+      }
+      worst = Math.max(worst, diff / scale);
+    }
+  }
+  return worst;
 }
 
 test('every LoRA gradient (7 modules × 2 layers, A and B) equals central differences of the float64 loss, with checkpointing', async () => {
@@ -105,11 +124,37 @@ test('QLoRA (4-bit MatMulNBits base, block 32): LoRA gradients equal finite diff
   for (const r of report) assert.ok(r.rel < 1e-3, `${r.name}: relative error ${r.rel} (|fd| ${r.norm})`);
 });
 
-test('LoRA dropout (p 0.3, a mask per module and token): gradients equal finite differences of the float64 loss under the same masks', async () => {
+test('LoRA dropout (p 0.3, a mask per module and token): gradients equal finite differences of the float64 loss under the same masks, with and without checkpointing', async () => {
   const { config, weights } = await tinyModel();
   const lora = trainedLikeLora(config, { targets: loraTargetNames, rank: 2, alpha: 4 }, 8);
   const draw = { seed: 42, key: '0:0:3' };
-  const { report, loss, lossF64 } = await checkGradients(config, weights, lora, sampleBatch(), 2, { loraDropout: 0.3 }, weights, draw);
-  console.log(`dropout loss ${loss} (float64 ${lossF64}); worst gradient rel-L2 error: ${report[0].name} ${report[0].rel.toExponential(2)}`);
-  for (const r of report) assert.ok(r.rel < 1e-3, `${r.name}: relative error ${r.rel} (|fd| ${r.norm})`);
+  const runs = [];
+  for (const checkpointing of [true, false]) {
+    const { report, loss, lossF64, grads } = await checkGradients(config, weights, lora, sampleBatch(), 2, { loraDropout: 0.3, checkpointing }, weights, draw);
+    console.log(`dropout, checkpointing ${checkpointing}: loss ${loss} (float64 ${lossF64}); worst gradient rel-L2 error: ${report[0].name} ${report[0].rel.toExponential(2)}`);
+    for (const r of report) assert.ok(r.rel < 1e-3, `${r.name}: relative error ${r.rel} (|fd| ${r.norm})`);
+    runs.push(grads);
+  }
+  assert.ok(maxRelDiff(runs[0], runs[1]) < 1e-5, `checkpointed and kept-activation gradients differ by ${maxRelDiff(runs[0], runs[1])}`);
+});
+
+test('without checkpointing (the forward returns its activations, the backward takes them): LoRA and QLoRA gradients equal finite differences and the checkpointed gradients', async () => {
+  const { config, weights } = await tinyModel();
+  for (const qlora of [false, true]) {
+    const lora = trainedLikeLora(config, { targets: loraTargetNames, rank: 2, alpha: 4 }, 6);
+    const base = qlora ? { baseLinear: qloraLinear } : {};
+    const ref = qlora ? dequantizedLinears(weights) : weights;
+    const kept = await checkGradients(config, weights, lora, sampleBatch(), 2, { ...base, checkpointing: false }, ref);
+    console.log(`${qlora ? 'qlora' : 'lora'} without checkpointing: worst gradient rel-L2 error ${kept.report[0].name} ${kept.report[0].rel.toExponential(2)}`);
+    assert.equal(kept.report.length, 28);
+    for (const r of kept.report) assert.ok(r.rel < 1e-3, `${r.name}: relative error ${r.rel} (|fd| ${r.norm})`);
+    const model = await TrainModel.build(config, weights, lora, base);
+    try {
+      const recomputed = await forwardBackward(model, lora, sampleBatch());
+      const d = maxRelDiff(kept.grads, recomputed.grads);
+      assert.ok(d < 1e-5, `${qlora ? 'qlora' : 'lora'}: checkpointed and kept-activation gradients differ by ${d}`);
+    } finally {
+      await model.dispose();
+    }
+  }
 });
