@@ -6,6 +6,7 @@ import { convertCommand } from './convert';
 import { diffCommand } from './diff';
 import { exampleCommand } from './example';
 import { exportAdapterCommand } from './exportAdapter';
+import { exportTrainingCommand } from './exportTraining';
 import { fixtureModelCommand } from './fixtureModel';
 import { generateCommand } from './generate';
 import { inspectCommand } from './inspect';
@@ -16,7 +17,7 @@ import { rpcCommand } from './rpc';
 import { serveCommand } from './serve';
 import { trainCommand } from './train';
 
-export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, fixtureModelCommand, generateCommand, inspectCommand, jobCommand, mergeCommand, pipelineCommand, rpcCommand, serveCommand, trainCommand];
+export const commands: readonly Command<any>[] = [checkCommand, convertCommand, diffCommand, exampleCommand, exportAdapterCommand, exportTrainingCommand, fixtureModelCommand, generateCommand, inspectCommand, jobCommand, mergeCommand, pipelineCommand, rpcCommand, serveCommand, trainCommand];
 
 export function findCommand(name: string): Command<any> | undefined {
   return commands.find((c) => c.name === name);
