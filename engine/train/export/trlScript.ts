@@ -138,7 +138,7 @@ def to_dataset(rows):
     )
 
 
-def load_model(model_path, adapter_dir):
+def load_model(model_path, adapter_dir, sharded):
     import torch
     import transformers
     from transformers import AutoModelForCausalLM
@@ -156,6 +156,9 @@ def load_model(model_path, adapter_dir):
             bnb_4bit_use_double_quant=True,
             bnb_4bit_quant_storage=torch.bfloat16,
         )
+        if not sharded and torch.cuda.is_available():
+            # Data parallel without FSDP: each process quantizes its own copy onto its own GPU.
+            kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
     if PACKING:
         try:
             import flash_attn  # noqa: F401
@@ -236,7 +239,8 @@ def train_phase(index, phase, args, out):
         **warmup,
         **fsdp,
     )
-    model, peft_config = load_model(args.model, previous)
+    sharded = args.fsdp or os.environ.get("ACCELERATE_USE_FSDP", "").lower() in ("1", "true")
+    model, peft_config = load_model(args.model, previous, sharded)
     trainer = SFTTrainer(
         model=model,
         args=config,
