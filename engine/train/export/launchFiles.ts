@@ -89,8 +89,8 @@ export function requirements(o: { qlora: boolean }): string {
     '# For train.py: pip install -r requirements.txt (a CUDA build of torch for your cluster first).',
     'torch>=2.4',
     'transformers>=4.51',
-    // Pre-tokenized datasets with assistant_masks, max_length and packing_strategy.
-    'trl>=0.20',
+    // Pre-tokenized datasets whose assistant_masks the collator applies, kept through packing (TRL 0.21).
+    'trl>=0.21',
     'peft>=0.14',
     'accelerate>=1.4',
     'datasets>=3.0',

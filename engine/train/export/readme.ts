@@ -26,8 +26,7 @@ PEFT under accelerate (FSDP) or torchrun.
 
 ## What is here
 
-- \`data/\`: one messages JSONL per phase, in training order, and \`eval.jsonl\` (held-out samples) when
-  \`eval_fraction\` is above 0:
+- \`data/\`: one messages JSONL per phase, in training order${o.evalFile ? `, and \`${o.evalFile}\` (${o.evalSamples} held-out samples for the evaluation loss)` : ' (nothing held out: eval_fraction 0)'}:
 ${phaseLines.map((l) => `  ${l}`).join('\n')}
 
   Each line keeps its \`messages\` and adds \`text\` (the conversation rendered with the chat template),
@@ -47,7 +46,7 @@ ${phaseLines.map((l) => `  ${l}`).join('\n')}
 ## Settings
 
 LoRA rank ${st.rank}, alpha ${st.alpha}, dropout ${st.dropout} on ${st.targets.join(', ')}; ${st.qlora ? 'QLoRA: the base loaded in 4-bit NF4 (bitsandbytes)' : 'the base in bf16'};
-learning rate ${st.lr} with ${st.warmupRatio * 100}% warmup then cosine per phase, weight decay ${st.weightDecay}, gradient clipping at
+learning rate ${st.lr} with ${Number((st.warmupRatio * 100).toPrecision(6))}% warmup then cosine per phase, weight decay ${st.weightDecay}, gradient clipping at
 ${st.maxGradNorm}, ${st.accumulate} accumulated micro-batch${st.accumulate === 1 ? '' : 'es'} per step (divided among the processes), ${o.rowsPerDevice} sample${o.rowsPerDevice === 1 ? '' : 's'} per
 micro-batch per device, ${st.packing ? `packed into rows of ${st.maxSeqLen} tokens, ` : ''}seed ${st.seed}. Each phase after the first starts from the adapter
 the one before it trained, with a fresh optimizer and schedule.
@@ -67,6 +66,8 @@ One GPU needs no launcher: \`python3 train.py\`. Each phase writes \`runs/<n>-<p
 epoch, the phase's adapter); the last one also writes \`adapter/\` with \`provenance.json\`.
 
 ## Bring the adapter back
+
+From this folder:
 
 \`\`\`sh
 taxonomy-studio export-adapter adapter --base ${o.baseModel} --out adapter.gguf

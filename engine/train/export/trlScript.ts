@@ -43,7 +43,7 @@ export function trlScript(o: TrlScriptInput): string {
 # setting and where the data and base model came from. launch.sh runs one process group per phase; README.md says more.
 #
 #   python3 train.py --check-data        checks the data files (standard library only) and exits
-#   python3 train.py [--phase NAME]      trains (every phase in turn, or one), resuming finished phases
+#   python3 train.py [--phase NAME]      trains (every phase in turn, or one), skipping finished phases
 import argparse
 import json
 import os
