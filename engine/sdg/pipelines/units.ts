@@ -5,14 +5,15 @@
 //   knowledge        question and answer from a document chunk, following a seed example → faithful to the chunk?
 //                    → relevant to the question (keep 2)
 // A unit ends with a sample or with the reason it was dropped; an answer that does not parse drops the unit
-// ("teacher returned invalid JSON"). Any other teacher error (a dead endpoint, a refused key) is not the unit's
+// ("teacher returned invalid JSON"), and so does a prompt the teacher's context cannot hold, once a knowledge unit has
+// cut its chunk as far as is useful. Any other teacher error (a dead endpoint, a refused key) is not the unit's
 // fault: it propagates, and the job stops with the unit unfinished so a resume does it again.
 import { sampleId } from '../datasets';
 import { addTeacherCall, emptyUsage, type TeacherUsage } from '../report';
 import type { SeedPair } from '../prompts/leafPrompts';
 import * as prompts from '../prompts/leafPrompts';
 import { stepSchemas, type Faithfulness, type QuestionAnswer, type Rating, type StepSchemas, type TextLimits, defaultTextLimits } from '../prompts/schemas';
-import { TeacherInvalidJsonError } from '../teachers/errors';
+import { contextOverflowReason, TeacherContextOverflowError, TeacherInvalidJsonError } from '../teachers/errors';
 import type { AnswerSchema, ChatMessage, Teacher } from '../teachers/teacher';
 import { unitChunk, unitSeeds, type LeafPlan } from './plan';
 
@@ -24,6 +25,7 @@ export const dropReasons = {
   answerQuality: 'answer judged low quality',
   unfaithful: 'answer judged unfaithful to the document',
   irrelevant: 'answer judged irrelevant to the question',
+  contextOverflow: contextOverflowReason,
 } as const;
 
 /** A candidate that passed its unit's filters, as the run folder stages it until the leaf is finished. */
@@ -70,6 +72,30 @@ class Dropped extends Error {
   }
 }
 
+/** A step's prompt did not fit the teacher's context (a knowledge unit may shorten its chunk and ask again). */
+class Overflow extends Error {
+  constructor(readonly error: TeacherContextOverflowError) {
+    super(error.message);
+  }
+}
+
+/** A chunk is cut at most this many times, and never below this many words: a shorter one teaches little. */
+const chunkCuts = 3;
+const minChunkWords = 60;
+
+/**
+ * The chunk shortened so that a prompt of `promptTokens` would fit `budget` tokens (with a margin for the tokenizer not
+ * being linear in words), cut at a word boundary; undefined when that leaves too little to be worth asking about.
+ */
+export function cutChunk(text: string, promptTokens: number, budget: number): string | undefined {
+  const words = text.split(/(\s+)/);
+  const wordCount = Math.ceil(words.length / 2);
+  // The prompt's fixed part is unknown: shrink by the whole excess in words, as if every token were the chunk's.
+  const keep = Math.floor(wordCount * (budget / promptTokens) * 0.9);
+  if (keep < minChunkWords || keep >= wordCount) return undefined;
+  return words.slice(0, keep * 2 - 1).join('');
+}
+
 /** A 31-bit sampling seed from the run seed and what the call is for. */
 function callSeed(settings: StepSettings, plan: LeafPlan, unit: number, step: string): number {
   return Number.parseInt(sampleId(String(settings.seed), plan.leaf, String(unit), step).slice(0, 8), 16) & 0x7fffffff;
@@ -96,6 +122,7 @@ export async function runUnit(teacher: Teacher, plan: LeafPlan, unit: number, se
         addTeacherCall(usage, undefined, Date.now() - started);
         throw new Dropped(dropReasons.invalidJson);
       }
+      if (err instanceof TeacherContextOverflowError) throw new Overflow(err);
       throw err;
     }
   };
@@ -104,6 +131,7 @@ export async function runUnit(teacher: Teacher, plan: LeafPlan, unit: number, se
     return { sample, usage };
   } catch (err) {
     if (err instanceof Dropped) return { dropped: err.reason, usage };
+    if (err instanceof Overflow) return { dropped: dropReasons.contextOverflow, usage };
     throw err;
   }
 }
@@ -142,15 +170,28 @@ async function knowledgeUnit(plan: LeafPlan, unit: number, settings: StepSetting
   const chunk = plan.chunks[unitChunk(plan, unit)];
   const example = plan.seeds[unit % plan.seeds.length];
   const mt = settings.maxTokens;
-  const qa = await ask<QuestionAnswer>('qa', prompts.knowledgePairPrompt(plan.task, plan.outline || plan.task, example, chunk.text), schemas.questionAnswer, mt.answer, true);
+  // A chunk too long for the teacher's context is cut (its start kept) until the prompt fits: a shorter chunk still
+  // gives a grounded sample, and the judges below see the same text the pair was made from.
+  let text = chunk.text;
+  let qa: QuestionAnswer | undefined;
+  for (let cut = 0; !qa; cut++) {
+    try {
+      qa = await ask<QuestionAnswer>('qa', prompts.knowledgePairPrompt(plan.task, plan.outline || plan.task, example, text), schemas.questionAnswer, mt.answer, true);
+    } catch (err) {
+      const e = err instanceof Overflow ? err.error : undefined;
+      const shorter = e?.promptTokens && e.contextSize && cut < chunkCuts ? cutChunk(text, e.promptTokens, e.contextSize - (e.maxTokens ?? 0)) : undefined;
+      if (!shorter) throw err;
+      text = shorter;
+    }
+  }
   const question = qa.question.trim();
   const answer = qa.answer.trim();
   nonEmpty(question, answer);
-  const faithful = await ask<Faithfulness>('faithfulness', prompts.faithfulnessPrompt(chunk.text, answer), schemas.faithfulness, mt.judge, false);
+  const faithful = await ask<Faithfulness>('faithfulness', prompts.faithfulnessPrompt(text, answer), schemas.faithfulness, mt.judge, false);
   if (!faithful.faithful) throw new Dropped(dropReasons.unfaithful);
   const relevance = await ask<Rating>('relevance', prompts.relevancePrompt(question, answer), schemas.relevance, mt.judge, false);
   if (relevance.score < 2) throw new Dropped(dropReasons.irrelevant);
-  return { leaf: plan.leaf, unit, question, answer, document: chunk.text, documentFile: chunk.file, scores: { faithful: true, relevance: relevance.score } };
+  return { leaf: plan.leaf, unit, question, answer, document: text, documentFile: chunk.file, scores: { faithful: true, relevance: relevance.score } };
 }
 
 /** Teacher calls a unit makes when nothing is dropped (for estimates). */

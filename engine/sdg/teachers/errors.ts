@@ -66,3 +66,31 @@ export class TeacherInvalidJsonError extends TeacherError {
 export function isTeacherError(e: unknown, kind?: TeacherErrorKind): e is TeacherError {
   return e instanceof TeacherError && (kind === undefined || e.kind === kind);
 }
+
+/** The reason a pipeline records for a unit whose prompt the teacher cannot take. */
+export const contextOverflowReason = "prompt longer than the teacher's context";
+
+/**
+ * The prompt and the answer's token budget do not fit the teacher's context. Not retried: the same prompt never fits.
+ * A pipeline shortens what it can (a document chunk) and otherwise drops the unit, so one long prompt costs one sample,
+ * not the job. The token counts are known for a local teacher; a server's refusal may not give them.
+ */
+export class TeacherContextOverflowError extends TeacherError {
+  readonly reason = contextOverflowReason;
+
+  constructor(
+    message: string,
+    readonly promptTokens?: number,
+    readonly contextSize?: number,
+    readonly maxTokens?: number,
+    details: TeacherErrorDetails = {},
+  ) {
+    super('request', message, details);
+    this.name = 'TeacherContextOverflowError';
+  }
+}
+
+/** Whether a server's 400 message says the prompt exceeds the context (llama.cpp server, vLLM and OpenAI word it so). */
+export function saysContextOverflow(message: string): boolean {
+  return /context (length|size|window)|maximum context|exceeds? the (available )?context|too many tokens|prompt is too long/i.test(message);
+}

@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { contextThreads } from '../../llama/threads';
 import { abortReason } from './clock';
-import { TeacherError } from './errors';
+import { TeacherContextOverflowError, TeacherError } from './errors';
 import { parseJsonAnswer } from './jsonAnswer';
 import { Semaphore } from './semaphore';
 import type { ChatMessage, ChatOptions, ChatResult, Teacher, TeacherHealth } from './teacher';
@@ -105,9 +105,11 @@ export class LocalTeacher implements Teacher {
     const grammar = options.jsonSchema ? await this.grammarFor(options.jsonSchema.schema) : undefined;
     const prompt = this.promptTokens(messages);
     if (prompt.length + options.maxTokens > this.context.contextSize) {
-      throw new TeacherError(
-        'request',
+      throw new TeacherContextOverflowError(
         `${this.description}: the prompt (${prompt.length} tokens) and maxTokens (${options.maxTokens}) do not fit the context of ${this.context.contextSize} tokens; raise the context size or shorten the seeds`,
+        prompt.length,
+        this.context.contextSize,
+        options.maxTokens,
       );
     }
     const release = await this.slots.acquire(options.signal);

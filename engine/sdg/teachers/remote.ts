@@ -7,7 +7,7 @@
 // redacted from every error and event.
 import { abortReason, systemClock, type Clock } from './clock';
 import { EndpointPool, type EndpointPolicy, type PoolEndpoint } from './endpointPool';
-import { TeacherError, type TeacherErrorKind } from './errors';
+import { saysContextOverflow, TeacherContextOverflowError, TeacherError, type TeacherErrorKind } from './errors';
 import { parseJsonAnswer } from './jsonAnswer';
 import { displayUrl, Redactor } from './redact';
 import type { ChatMessage, ChatOptions, ChatResult, EndpointHealth, Teacher, TeacherHealth } from './teacher';
@@ -470,7 +470,7 @@ export class RemoteTeacher implements Teacher {
   }
 
   private httpError(ep: Endpoint, answer: HttpAnswer, what: string): TeacherError {
-    const { message } = serverMessage(answer.text);
+    const { message, code } = serverMessage(answer.text);
     const said = message ? `: ${excerpt(this.redactor.apply(message))}` : '';
     const details = { endpoint: ep.display, status: answer.status };
     const s = answer.status;
@@ -488,6 +488,9 @@ export class RemoteTeacher implements Teacher {
     if (s >= 500) return new TeacherError('server', `${ep.display} failed on ${what} (HTTP ${s}${said})`, details);
     if (s === 404) {
       return new TeacherError('request', `${ep.display} has no ${what.split(' ')[1]} (HTTP 404): is it an OpenAI-compatible base URL? It usually ends in /v1`, details);
+    }
+    if (s === 400 && (/context_length|exceed_context/i.test(code ?? '') || (message && saysContextOverflow(message)))) {
+      return new TeacherContextOverflowError(`${ep.display} rejected ${what}: the prompt does not fit its context (HTTP 400${said})`, undefined, undefined, undefined, details);
     }
     return new TeacherError('request', `${ep.display} rejected ${what} (HTTP ${s}${said})`, details);
   }

@@ -12,8 +12,9 @@ import { convertHfToGguf } from '../../../engine/gguf/convert/index';
 import { writeFixtureModel } from '../../../engine/hf/fixtureModel';
 import { stepSchemas } from '../../../engine/sdg/prompts/schemas';
 import type { RunReport } from '../../../engine/sdg/report';
-import { dropReasons } from '../../../engine/sdg/pipelines/units';
-import { isTeacherError } from '../../../engine/sdg/teachers/errors';
+import type { LeafPlan } from '../../../engine/sdg/pipelines/plan';
+import { cutChunk, defaultStepSettings, dropReasons, runUnit, type StepSettings } from '../../../engine/sdg/pipelines/units';
+import { isTeacherError, TeacherContextOverflowError } from '../../../engine/sdg/teachers/errors';
 import { LocalTeacher } from '../../../engine/sdg/teachers/local';
 import { copyExample } from './generateSupport';
 
@@ -90,5 +91,57 @@ describe('local teacher', () => {
     } finally {
       rmSync(work.dir, { recursive: true, force: true });
     }
+  });
+
+  describe('prompts longer than the context (1,024 tokens here)', () => {
+    const steps: StepSettings = { ...defaultStepSettings, maxTokens: { question: 48, answer: 96, context: 48, judge: 48 } };
+    const words = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i % 97}`).join(' ');
+    const plan = (over: Partial<LeafPlan>): LeafPlan => ({
+      leaf: 'knowledge/astronomy/dome',
+      file: '/t/knowledge/astronomy/dome/qna.yaml',
+      pipeline: 'knowledge',
+      task: 'astronomy',
+      outline: 'The observatory dome',
+      seeds: [[{ question: 'What turns the dome?', answer: 'A motor on the ring.' }]],
+      chunks: [],
+      documents: 1,
+      unreadable: [],
+      target: 1,
+      ...over,
+    });
+
+    test('the teacher refuses with the token counts', async () => {
+      const err = await teacher.chat([{ role: 'user', content: words(1500, 'w') }], { maxTokens: 16 }).catch((e: unknown) => e);
+      assert.ok(err instanceof TeacherContextOverflowError, String(err));
+      assert.ok(err.promptTokens! > 1024 && err.contextSize === 1024 && err.maxTokens === 16, `${err.promptTokens} ${err.contextSize}`);
+    });
+
+    test('a knowledge chunk that does not fit is cut until the pair prompt fits, and the sample keeps the cut text', async () => {
+      const chunk = words(1200, 'dome');
+      const r = await runUnit(teacher, plan({ chunks: [{ file: 'dome.md', text: chunk }] }), 0, steps);
+      assert.notEqual(r.dropped, dropReasons.contextOverflow);
+      // After the cut the teacher answered the pair prompt (an overflow is refused before any call is counted), whatever
+      // random weights then made of it.
+      assert.ok(r.usage.calls + r.usage.failed >= 1, `calls ${r.usage.calls}, failed ${r.usage.failed}, dropped ${r.dropped}`);
+      if (r.sample) {
+        assert.ok(r.sample.document!.length < chunk.length && chunk.startsWith(r.sample.document!), 'the sample keeps the start of the chunk');
+      }
+    });
+
+    test('a skill unit whose seeds do not fit is dropped with the reason, and the job would go on', async () => {
+      const long = { question: words(700, 'q'), answer: words(700, 'a') };
+      const r = await runUnit(teacher, plan({ pipeline: 'freeform_skill', leaf: 'compositional_skills/long', seeds: [[long], [long], [long]], target: 3 }), 0, steps);
+      assert.equal(r.dropped, dropReasons.contextOverflow);
+      assert.equal(r.sample, undefined);
+    });
+
+    test('cutChunk keeps a word-bounded start in proportion to the budget, never below a useful length', () => {
+      const text = words(1000, 'x');
+      const cut = cutChunk(text, 2000, 1000)!;
+      assert.ok(text.startsWith(cut) && !cut.endsWith(' '));
+      assert.equal(cut.split(' ').length, 450);
+      assert.equal(cutChunk(text, 20000, 1000), undefined, '50 words is too short to ask about');
+      assert.equal(cutChunk(text, 500, 1000), undefined, 'nothing to cut when the prompt fits');
+    });
   });
 });

@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { RemoteTeacher, normalizeBaseUrl, retryAfterMs, type RemoteTeacherEvent, type RemoteTeacherOptions } from '../../../engine/sdg/teachers/remote';
-import { TeacherError, TeacherInvalidJsonError, invalidJsonReason, isTeacherError } from '../../../engine/sdg/teachers/errors';
+import { TeacherContextOverflowError, TeacherError, TeacherInvalidJsonError, invalidJsonReason, isTeacherError } from '../../../engine/sdg/teachers/errors';
 import type { ChatOptions } from '../../../engine/sdg/teachers/teacher';
 import { jsonCandidates, parseJsonAnswer } from '../../../engine/sdg/teachers/jsonAnswer';
 import { defaultModel, readChatStream, startOpenAIServer, type ChatReply, type OpenAIServer, type OpenAIServerOptions } from '../../support/openaiServer';
@@ -252,6 +252,20 @@ describe('RemoteTeacher.chat', () => {
       ],
     );
     assert.equal(s.counts.chat, 3);
+  });
+
+  test("a 400 saying the prompt exceeds the context is a context overflow (not retried); another 400 is not", async () => {
+    const s = await server();
+    const { t } = teacher([s.url], { model: defaultModel });
+    s.failNext({ type: 'status', status: 400, body: { error: { message: 'the request exceeds the available context size, try increasing it', type: 'exceed_context_size_error' } } });
+    const e = await failure(t.chat(user('x'), opts));
+    assert.ok(e instanceof TeacherContextOverflowError, e.message);
+    assert.equal(s.counts.chat, 1);
+    s.failNext({ type: 'status', status: 400, body: { error: { message: "This model's maximum context length is 4096 tokens", code: 'context_length_exceeded' } } });
+    assert.ok((await failure(t.chat(user('x'), opts))) instanceof TeacherContextOverflowError);
+    s.failNext({ type: 'status', status: 400, body: { error: { message: 'temperature must be at most 2' } } });
+    const other = await failure(t.chat(user('x'), opts));
+    assert.ok(isTeacherError(other, 'request') && !(other instanceof TeacherContextOverflowError), other.message);
   });
 
   test('gives up after maxAttempts with the last error', async () => {
