@@ -2,7 +2,7 @@
 // and a shutdown that stops accepting, aborts what is in flight and frees the model.
 //
 //   GET  /health                 {status, models: [{id, contextSize, parallel, busy, queued}]}
-//   GET  /v1/models[/<id>]
+//   GET  /v1/models[/<id>]        each model with `provenance` when its file records what produced it
 //   POST /v1/chat/completions    messages through the model's chat template
 //   POST /v1/completions         a raw prompt
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -23,6 +23,8 @@ import {
 } from './api';
 import { ApiError, ServeError } from './errors';
 import { ModelHost, type ModelHostOptions, type Prompt } from './modelHost';
+import { servedProvenance } from './provenance';
+import type { Provenance } from '../provenance/record';
 
 export interface ServeOptions extends ModelHostOptions {
   /** Default 127.0.0.1. Any address other than loopback needs apiKey. */
@@ -60,7 +62,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw new ServeError(`binding ${host} makes the model reachable from other machines; give an API key (--api-key-env VAR, with the key in $VAR) or bind 127.0.0.1`);
   }
   const models = await ModelHost.open(options);
-  const api = new ApiHandler(models, options);
+  // Never rejects: a file without a readable record is served without one.
+  const provenance = await servedProvenance({ id: models.ids[0], path: options.modelPath }, options.adapters ?? [], options.log);
+  const api = new ApiHandler(models, options, provenance);
   const server = createServer((req, res) => void api.handle(req, res));
   server.keepAliveTimeout = 5_000;
   let port: number;
@@ -129,6 +133,7 @@ class ApiHandler {
   constructor(
     private readonly models: ModelHost,
     private readonly options: ServeOptions,
+    private readonly provenance: ReadonlyMap<string, Provenance> = new Map(),
   ) {
     if (options.apiKey) this.key = Buffer.from(options.apiKey);
   }
@@ -192,7 +197,8 @@ class ApiHandler {
   }
 
   private modelObject(id: string) {
-    return { id, object: 'model', created: this.created, owned_by: 'taxonomy-studio' };
+    const provenance = this.provenance.get(id);
+    return { id, object: 'model', created: this.created, owned_by: 'taxonomy-studio', ...(provenance ? { provenance } : {}) };
   }
 
   private authorize(req: IncomingMessage): void {
