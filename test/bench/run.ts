@@ -1,7 +1,8 @@
 // `npm run bench [-- suite...] [--leaves=N] [--edits=N] [--quant-values=N] [--quant-types=Q4_K,...] [--quant-runs=N]
 // [--gguf-dtype=bf16|f16|f32] [--gguf-runs=N] [--gguf-threads=N] [--gguf-layers=N]
 // [--serve-tokens=N] [--serve-size=tiny|small] [--serve-threads=N] [--serve-gpu=auto|off]
-// [--sdg-size=tiny|small] [--sdg-threads=N] [--sdg-gpu=auto|off] [--sdg-rounds=N]`:
+// [--sdg-size=tiny|small] [--sdg-threads=N] [--sdg-gpu=auto|off] [--sdg-rounds=N]
+// [--train-size=small|tiny] [--train-rows=N] [--train-seq=N] [--train-steps=N] [--train-threads=N]`:
 // runs the named suites (all when none) and prints tables.
 import { runCheckBench } from './checkBench';
 import { runGgufBench } from './ggufBench';
@@ -9,6 +10,7 @@ import { runQuantBench } from './ggufQuantBench';
 import { runLspBench } from './lspBench';
 import { runSdgBench } from './sdgBench';
 import { runServeBench } from './serveBench';
+import { runTrainBench } from './trainBench';
 import { runTreeBench } from './treeBench';
 
 const suites: Record<string, (args: string[]) => void | Promise<void>> = {
@@ -21,6 +23,7 @@ const suites: Record<string, (args: string[]) => void | Promise<void>> = {
   gguf: runGgufBench,
   sdg: runSdgBench,
   serve: runServeBench,
+  train: runTrainBench,
 };
 
 async function main(): Promise<void> {
