@@ -1,5 +1,6 @@
 // HTTP to an OpenAI-compatible endpoint with Node's fetch: the model list and a streamed chat completion. Errors
 // say which endpoint and what to do; "unreachable" is told apart so the panel can offer to restart the server.
+import { parseProvenance, type Provenance } from '../../engine/provenance/record';
 import { parseChatStreamData, SseParser, StreamProtocolError, type Usage } from './sse';
 
 export interface Endpoint {
@@ -78,18 +79,41 @@ async function request(endpoint: Endpoint, path: string, init: RequestInit, sign
   }
 }
 
-/** GET /models: the ids the endpoint serves. */
-export async function listModels(endpoint: Endpoint, signal?: AbortSignal): Promise<string[]> {
+/** A model an endpoint lists: its id and, from a taxonomy-studio server, what produced it. */
+export interface ListedModel {
+  id: string;
+  provenance?: Provenance;
+}
+
+/** GET /models: the models the endpoint serves, with the `provenance` field our server adds when it is a valid record. */
+export async function listModelEntries(endpoint: Endpoint, signal?: AbortSignal): Promise<ListedModel[]> {
   const res = await request(endpoint, 'models', { headers: headers(endpoint, true) }, signal);
   if (!res.ok) throw await httpError(endpoint, res, 'listing models');
-  let body: { data?: { id?: unknown }[] };
+  let body: { data?: { id?: unknown; provenance?: unknown }[] };
   try {
     body = (await res.json()) as typeof body;
   } catch {
     throw new ChatRequestError(`listing models at ${endpoint.url}: the answer is not JSON (is this an OpenAI-compatible /v1 URL?)`, 'protocol');
   }
   if (!Array.isArray(body.data)) throw new ChatRequestError(`listing models at ${endpoint.url}: no "data" list in the answer (is this an OpenAI-compatible /v1 URL?)`, 'protocol');
-  return body.data.map((m) => m.id).filter((id): id is string => typeof id === 'string');
+  const out: ListedModel[] = [];
+  for (const m of body.data) {
+    if (typeof m?.id !== 'string') continue;
+    let provenance: Provenance | undefined;
+    try {
+      // Another server's field of the same name, or a damaged record, is not shown rather than shown wrong.
+      provenance = m.provenance === undefined ? undefined : parseProvenance(m.provenance, `${endpoint.url} model ${m.id}`);
+    } catch {
+      provenance = undefined;
+    }
+    out.push({ id: m.id, ...(provenance ? { provenance } : {}) });
+  }
+  return out;
+}
+
+/** GET /models: the ids the endpoint serves. */
+export async function listModels(endpoint: Endpoint, signal?: AbortSignal): Promise<string[]> {
+  return (await listModelEntries(endpoint, signal)).map((m) => m.id);
 }
 
 /**

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
 import { leafQuestions } from './askLeaf';
 import { newReport, runAskLeaf } from './askRunner';
-import { listModels, type Endpoint } from './client';
+import { listModelEntries, type Endpoint, type ListedModel } from './client';
 import { apiKeySecretName, endpointsSetting, parseEndpoints, servedEndpointName, type ConfiguredEndpoint } from './endpoints';
 import { ChatPanel, chatPanelViewType, chatViewId, ChatViewProvider, type SessionHost } from './panel';
 import { modelKey, type ModelOption } from './protocol';
@@ -128,14 +128,15 @@ export class ChatHost implements vscode.Disposable, SessionHost, ChatBackend {
     const { endpoints, problems } = this.configured();
     const models: ModelOption[] = [];
     let compare: [string, string] | undefined;
-    const option = (endpoint: string, model: string): ModelOption => ({ key: modelKey(endpoint, model), endpoint, model, label: `${model} · ${endpoint}` });
+    const option = (endpoint: string, m: ListedModel): ModelOption => ({ key: modelKey(endpoint, m.id), endpoint, model: m.id, label: `${m.id} · ${endpoint}`, ...(m.provenance ? { provenance: m.provenance } : {}) });
     for (const s of this.served.values()) {
       const name = this.servedName(s);
-      const ids = await listModels({ url: s.url }, AbortSignal.timeout(5_000)).catch((err: unknown) => {
+      const listed = await listModelEntries({ url: s.url }, AbortSignal.timeout(5_000)).catch((err: unknown): ListedModel[] => {
         problems.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-        return s.models;
+        return s.models.map((id) => ({ id }));
       });
-      models.push(...ids.map((id) => option(name, id)));
+      models.push(...listed.map((m) => option(name, m)));
+      const ids = listed.map((m) => m.id);
       const tuned = ids.includes('tuned') ? 'tuned' : ids.find((id) => id !== 'base');
       if (!compare && ids.includes('base') && tuned) compare = [modelKey(name, 'base'), modelKey(name, tuned)];
     }
@@ -143,16 +144,16 @@ export class ChatHost implements vscode.Disposable, SessionHost, ChatBackend {
       endpoints.map(async (e) => {
         const apiKey = await this.apiKey(e.name);
         try {
-          return await listModels({ url: e.url, ...(apiKey ? { apiKey } : {}) }, AbortSignal.timeout(5_000));
+          return await listModelEntries({ url: e.url, ...(apiKey ? { apiKey } : {}) }, AbortSignal.timeout(5_000));
         } catch (err) {
           problems.push(`${e.name}: ${err instanceof Error ? err.message : String(err)}${e.models ? ' (showing the models the setting lists)' : ''}`);
-          return e.models ?? [];
+          return (e.models ?? []).map((id): ListedModel => ({ id }));
         }
       }),
     );
     endpoints.forEach((e, i) => {
-      models.push(...listed[i].map((id) => option(e.name, id)));
-      const ids = listed[i];
+      models.push(...listed[i].map((m) => option(e.name, m)));
+      const ids = listed[i].map((m) => m.id);
       const tuned = ids.includes('tuned') ? 'tuned' : undefined;
       if (!compare && ids.includes('base') && tuned) compare = [modelKey(e.name, 'base'), modelKey(e.name, tuned)];
     });

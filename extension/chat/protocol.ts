@@ -1,6 +1,7 @@
 // The messages between the chat webview (media/chat/main.ts) and the extension host (session.ts), declared once.
 // The webview keeps the conversation (its state survives reloads); the host owns the network: it lists models,
 // builds the messages, streams answers and exports tables. No vscode import.
+import type { Provenance } from '../../engine/provenance/record';
 import type { AskReport } from './report';
 import type { Exchange, Sampling } from './messages';
 import type { Usage } from './sse';
@@ -12,6 +13,8 @@ export interface ModelOption {
   model: string;
   /** "base · Served", "gpt-x · My vLLM". */
   label: string;
+  /** What produced the model, when its server says (taxonomy-studio serve reads it from the model files). */
+  provenance?: Provenance;
 }
 
 export function modelKey(endpoint: string, model: string): string {

@@ -7,6 +7,7 @@ import { marked } from 'marked';
 import type { AskReport } from '../../extension/chat/report';
 import type { Exchange, Sampling } from '../../extension/chat/messages';
 import type { FromWebview, ModelOption, ToWebview } from '../../extension/chat/protocol';
+import { provenanceView } from './provenance';
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;
@@ -74,6 +75,8 @@ let models: ModelOption[] = [];
 let problems: string[] = [];
 let report: { report: AskReport; running: boolean } | undefined;
 let editing: number | undefined;
+/** Model keys whose provenance record is opened (kept across re-renders). */
+const openProvenance = new Set<string>();
 
 const save = () => vscode.setState(state);
 const post = (m: FromWebview) => vscode.postMessage(m);
@@ -197,10 +200,10 @@ function modelSelect(id: string, value: string, label: string, onChange: (v: str
 function header(): HTMLElement {
   const pickers = state.compare
     ? [
-        modelSelect('model-a', state.compareModels[0], 'Left', (v) => ((state.compareModels[0] = v), save())),
-        modelSelect('model-b', state.compareModels[1], 'Right', (v) => ((state.compareModels[1] = v), save())),
+        modelSelect('model-a', state.compareModels[0], 'Left', (v) => ((state.compareModels[0] = v), save(), render())),
+        modelSelect('model-b', state.compareModels[1], 'Right', (v) => ((state.compareModels[1] = v), save(), render())),
       ]
-    : [modelSelect('model', state.model, 'Model', (v) => ((state.model = v), save()))];
+    : [modelSelect('model', state.model, 'Model', (v) => ((state.model = v), save(), render()))];
   const compare = h('label', { class: 'toggle' }, h('input', { type: 'checkbox', id: 'compare', checked: state.compare, onchange: (e) => ((state.compare = (e.target as HTMLInputElement).checked), save(), render()) }), 'Compare');
   return h(
     'header',
@@ -217,6 +220,23 @@ function header(): HTMLElement {
       render();
       focusInput();
     }, { title: 'New chat (clears the conversation)' }),
+  );
+}
+
+/** What each selected model was made from, when its server says; nothing for models without a record. */
+function provenanceBar(): HTMLElement | undefined {
+  const shown = [...new Set(targets())].map((k) => models.find((m) => m.key === k)).filter((m): m is ModelOption & Required<Pick<ModelOption, 'provenance'>> => m?.provenance !== undefined);
+  if (shown.length === 0) return undefined;
+  return h(
+    'section',
+    { class: 'provenance-bar', 'aria-label': 'Model provenance' },
+    ...shown.map((m) =>
+      provenanceView<HTMLElement>(document, m.provenance, {
+        label: m.label,
+        open: openProvenance.has(m.key),
+        onToggle: (open) => (open ? openProvenance.add(m.key) : openProvenance.delete(m.key)),
+      }),
+    ),
   );
 }
 
@@ -376,6 +396,7 @@ function render(): void {
   );
   app.replaceChildren(
     header(),
+    provenanceBar() ?? '',
     ...problems.map((p) => h('div', { class: 'problem', role: 'status' }, p)),
     settings() ?? '',
     reportView() ?? '',
