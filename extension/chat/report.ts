@@ -3,14 +3,16 @@
 import { tokenSetF1 } from '../../engine/eval/similarity';
 
 export interface LeafQuestion {
-  /** 1-based seed example, and the question's place in it (knowledge has several per seed). */
+  /** 1-based seed example, and the question's place in it (knowledge has several per seed); 0 for a held-out one. */
   seed: number;
   question: string;
   expected: string;
   /** What is sent as the user message: the question, after the seed's context for skills that have one. */
   prompt: string;
-  /** 0-based line of the question in the file. */
-  line: number;
+  /** 0-based line of a seed question in the file. */
+  line?: number;
+  /** A generated question training held out (and no trained sample carries): where the sample is, "<file>:<line>". */
+  heldOut?: string;
 }
 
 export interface AskAnswer {
@@ -29,6 +31,8 @@ export interface AskReport {
   leaf: string;
   models: string[];
   rows: AskRow[];
+  /** What the table holds besides seed questions, or why it holds none (no generate run found, none held out). */
+  note?: string;
 }
 
 export function scoredAnswer(text: string, expected: string): AskAnswer {
@@ -53,7 +57,7 @@ function header(models: readonly string[]): string[] {
 }
 
 function rowCells(report: AskReport, row: AskRow): string[] {
-  return [String(row.seed), row.question, row.expected, ...report.models.flatMap((m) => [cell(row.answers[m]), score(row.answers[m]?.score)])];
+  return [row.heldOut ? 'held-out' : String(row.seed), row.question, row.expected, ...report.models.flatMap((m) => [cell(row.answers[m]), score(row.answers[m]?.score)])];
 }
 
 /** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; lines end in CRLF. */
@@ -70,5 +74,6 @@ export function toMarkdown(report: AskReport): string {
   for (const r of report.rows) lines.push(`| ${rowCells(report, r).map(esc).join(' | ')} |`);
   const means = meanScores(report);
   lines.push('', `Mean token-set F1: ${report.models.map((m) => `${m} ${score(means[m]) || 'n/a'}`).join(', ')}.`);
+  if (report.note) lines.push('', esc(report.note));
   return lines.join('\n') + '\n';
 }

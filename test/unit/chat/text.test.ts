@@ -93,7 +93,7 @@ test("a knowledge leaf's questions are asked alone; a grounded skill's question 
     assert.ok(q.expected.length > 0);
   }
   const text = readFileSync(join(repo, knowledge), 'utf8').split('\n');
-  assert.ok(text[k.questions[0].line].includes(k.questions[0].question.split('\n')[0].slice(0, 20)), 'line points at the question');
+  assert.ok(text[k.questions[0].line!].includes(k.questions[0].question.split('\n')[0].slice(0, 20)), 'line points at the question');
 
   const skill = 'version: 3\ntask_description: t\ncreated_by: me\nseed_examples:\n  - context: The log says pump 3 leaks.\n    question: What leaks?\n    answer: Pump 3.\n  - question: No context here?\n    answer: Right.\n  - question: ""\n    answer: skipped\n';
   const s = leafQuestions(skill, '/t/compositional_skills/x/qna.yaml');
