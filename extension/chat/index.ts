@@ -5,13 +5,16 @@ import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
+import { locateInTaxonomy } from '../../engine/taxonomy/leaf';
+import { runEngine } from '../engine';
 import { leafQuestions } from './askLeaf';
 import { newReport, runAskLeaf } from './askRunner';
 import { listModelEntries, type Endpoint, type ListedModel } from './client';
+import { computeTrainingSplit, heldOutQuestions, trainingOf, type TrainingSplit } from './heldOut';
 import { apiKeySecretName, endpointsSetting, parseEndpoints, servedEndpointName, type ConfiguredEndpoint } from './endpoints';
 import { ChatPanel, chatPanelViewType, chatViewId, ChatViewProvider, type SessionHost } from './panel';
 import { modelKey, type ModelOption } from './protocol';
-import { toCsv, toMarkdown, type AskReport } from './report';
+import { toCsv, toMarkdown, type AskReport, type LeafQuestion } from './report';
 import type { ServeRequest } from './serveArgs';
 import type { ChatBackend, ChatSession, ResolvedModel } from './session';
 
@@ -36,6 +39,8 @@ export class ChatHost implements vscode.Disposable, SessionHost, ChatBackend {
   private lastServe: ServeRequest | undefined;
   /** Where the last served model listened, to name a dead server by its address. */
   private lastUrl: string | undefined;
+  /** Training splits the engine recomputed, by training source and dataset hash (recomputing tokenizes all data). */
+  private readonly splits = new Map<string, Promise<TrainingSplit>>();
 
   constructor(
     private readonly ctx: Ctx,
@@ -208,7 +213,7 @@ export class ChatHost implements vscode.Disposable, SessionHost, ChatBackend {
   /** Asks the leaf's questions of two models (base and tuned when served) and shows the table in the chat panel. */
   async askLeaf(uri: vscode.Uri, pick: (options: ModelOption[]) => Promise<ModelOption[] | undefined>): Promise<AskReport | undefined> {
     const doc = await vscode.workspace.openTextDocument(uri);
-    const { questions } = leafQuestions(doc.getText(), uri.fsPath);
+    const { kind, questions } = leafQuestions(doc.getText(), uri.fsPath);
     if (questions.length === 0) throw new Error(`${vscode.workspace.asRelativePath(uri)} has no seed questions to ask (seed_examples with question and answer)`);
     const { models, problems, compare } = await this.models();
     let chosen: ModelOption[] | undefined = compare?.map((k) => models.find((m) => m.key === k)!).filter(Boolean);
@@ -233,7 +238,14 @@ export class ChatHost implements vscode.Disposable, SessionHost, ChatBackend {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Asking ${leaf}`, cancellable: true }, async (progress, token) => {
       const controller = new AbortController();
       token.onCancellationRequested(() => controller.abort());
-      const total = questions.length * ids.length;
+      if (kind === 'knowledge') {
+        progress.report({ message: 'finding the questions training held out…' });
+        const held = await this.heldOutRows(uri, chosen, questions, controller.signal);
+        report.rows.push(...held.rows.map((q) => ({ ...q, answers: {} })));
+        report.note = held.note;
+        panel.session.showReport(report, true);
+      }
+      const total = report.rows.length * ids.length;
       let done = 0;
       await runAskLeaf(report, targets, {
         signal: controller.signal,
@@ -245,6 +257,40 @@ export class ChatHost implements vscode.Disposable, SessionHost, ChatBackend {
     });
     panel.session.showReport(report, false);
     return report;
+  }
+
+  /**
+   * A knowledge leaf's generated questions the tuned model did not train on, from the training data its provenance
+   * names, with a note saying what the table holds besides seed questions (or why nothing).
+   */
+  private async heldOutRows(uri: vscode.Uri, chosen: readonly ModelOption[], seeds: readonly LeafQuestion[], signal: AbortSignal): Promise<{ rows: LeafQuestion[]; note: string }> {
+    const tuned = chosen.find((m) => trainingOf(m.provenance));
+    const src = trainingOf(tuned?.provenance);
+    const leafPath = locateInTaxonomy(uri.fsPath).leafPath;
+    if (!tuned || !src || !leafPath) {
+      return { rows: [], note: 'Seed questions only: no generate run is known for these models (a model served by "Serve Model…" from a trained adapter names its training data in its provenance).' };
+    }
+    const key = JSON.stringify([src, tuned.provenance?.dataset?.sha256]);
+    let split = this.splits.get(key);
+    if (!split) {
+      split = computeTrainingSplit((args, s) => this.ctx.resolveEngine().then((engine) => runEngine(engine, args, s ? { signal: s } : {})), src, signal);
+      this.splits.set(key, split);
+      split.catch(() => this.splits.delete(key));
+    }
+    try {
+      const sel = await heldOutQuestions(await split, { leaf: leafPath, skipQuestions: seeds.map((q) => q.question) });
+      const rows = sel.questions.map((q): LeafQuestion => ({ seed: 0, question: q.question, expected: q.expected, prompt: q.question, heldOut: q.source }));
+      const held = `eval fraction ${src.evalFraction}, seed ${src.seed}`;
+      let note: string;
+      if (rows.length) note = `${rows.length} generated question${rows.length === 1 ? '' : 's'} from ${src.data} that training held out (${held}) and no trained sample carries, marked held-out.`;
+      else if (sel.leafPairs === 0) note = `Seed questions only: the training data ${src.data} has no generated questions of ${leafPath}.`;
+      else if (sel.seenElsewhere) note = `Seed questions only: ${sel.seenElsewhere} of this leaf's generated pairs were held out of one phase but trained in another (each knowledge pair is in both phases), so none went unseen (${held}).`;
+      else note = `Seed questions only: training held out none of this leaf's ${sel.leafPairs} generated pairs (${held}).`;
+      return { rows, note };
+    } catch (err) {
+      if (signal.aborted) return { rows: [], note: 'Seed questions only: stopped before the held-out questions were found.' };
+      return { rows: [], note: `Seed questions only: ${err instanceof Error ? err.message : String(err)}.` };
+    }
   }
 
   dispose(): void {

@@ -363,7 +363,10 @@ function reportView(): HTMLElement | undefined {
           }
           return cell;
         });
-        return h('tr', {}, h('td', {}, h('span', { class: 'seed' }, `seed ${row.seed}`), ' ', row.question), h('td', {}, row.expected), ...cells);
+        const origin = row.heldOut
+          ? h('span', { class: 'held-out', title: `A generated question training held out (${row.heldOut})` }, 'held-out')
+          : h('span', { class: 'seed' }, `seed ${row.seed}`);
+        return h('tr', row.heldOut ? { class: 'held-out-row' } : {}, h('td', {}, origin, ' ', row.question), h('td', {}, row.expected), ...cells);
       }),
     ),
   );
@@ -379,6 +382,7 @@ function reportView(): HTMLElement | undefined {
       button('Export Markdown', () => post({ type: 'exportReport', format: 'markdown' }), { disabled: report.running }),
       button('Close', () => ((report = undefined), post({ type: 'closeReport' }), render()), { title: 'Close the table' }),
     ),
+    r.note ? h('p', { class: 'report-note', role: 'note' }, r.note) : undefined,
     h('div', { class: 'table-wrap' }, table),
   );
 }

@@ -12,6 +12,7 @@ import { writeFixtureModel } from '../../../engine/hf/fixtureModel';
 import { makeProvenance } from '../../../engine/provenance/record';
 import { knowledgePhaseLine, skillLine, skillsPhaseLines, type KnowledgeSample, type MessagesLine } from '../../../engine/sdg/datasets';
 import { splitHeldOut } from '../../../engine/train/data';
+import { toCsv, toMarkdown, type AskReport } from '../../../extension/chat/report';
 import {
   computeTrainingSplit,
   exportTrainingArgs,
@@ -181,4 +182,20 @@ describe('the split, recomputed by the engine', () => {
     await assert.rejects(computeTrainingSplit(run, { modelDir, data: join(tmp, 'gone'), evalFraction: 0.2, seed: 1, maxSeqLen: 64, dropLong: false }), (e: unknown) => e instanceof HeldOutError && /training data .*gone.* is gone/.test(e.message));
     await assert.rejects(computeTrainingSplit(run, { modelDir: data, data, evalFraction: 0.2, seed: 1, maxSeqLen: 64, dropLong: false }), (e: unknown) => e instanceof HeldOutError && /could not recompute the training split: .+/.test(e.message));
   });
+});
+
+test('the exported table marks held-out rows and carries the note', () => {
+  const report: AskReport = {
+    leaf: 'knowledge/science/astronomy/qna.yaml',
+    models: ['tuned'],
+    rows: [
+      { seed: 1, question: 'When?', expected: 'In 1932.', prompt: 'When?', line: 4, answers: { tuned: { text: 'In 1932.', score: 1 } } },
+      { seed: 0, question: 'How wide is the dome?', expected: '12 metres.', prompt: 'How wide is the dome?', heldOut: '/runs/g/knowledge.jsonl:7', answers: { tuned: { text: '12 metres.', score: 1 } } },
+    ],
+    note: '1 generated question from /runs/g that training held out',
+  };
+  assert.deepEqual(toCsv(report).split('\r\n').slice(1, 3).map((l) => l.split(',')[0]), ['1', 'held-out']);
+  const md = toMarkdown(report);
+  assert.match(md, /\| held-out \| How wide is the dome\? \|/);
+  assert.ok(md.trimEnd().endsWith('1 generated question from /runs/g that training held out'));
 });
