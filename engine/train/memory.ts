@@ -1,17 +1,20 @@
 // Memory a training run will need, estimated before anything is built, so a run that cannot fit is refused with the
-// figure instead of dying half way. The parts follow how the trainer holds things, with factors measured on the
-// small fixture (27.3M parameters, 8 layers; RSS after building the sessions and peak RSS over a run):
-//   base weights  float32 in JS (read from the folder), plus the sessions: each layer's forward and backward session
-//                 holds its frozen weights and onnxruntime's prepacked copy (4 copies of the float32 linears in all:
-//                 +419 MiB measured for 100 MiB of linears), or for QLoRA 4-bit blocks, scales and their prepacked
-//                 and int4 forms (measured 4.8 bytes per parameter), plus lm_head in the loss head
+// figure instead of dying half way. The parts follow how the trainer holds things (sessions run without arenas, so
+// only the running graph's tensors are live; the base is read layer by layer, never whole in JavaScript), with factors
+// measured on the small fixture (25.2M linear parameters, 8 layers; RSS growth per session built):
+//   base weights  the sessions' copies: a checkpointed layer's forward holds its float32 linears and onnxruntime's
+//                 prepacked copy, its backward the same again for the recompute and dx (4 copies; 3 without
+//                 checkpointing, whose backward has no recompute); QLoRA's 4-bit blocks, scales and their packed and
+//                 int4 forms take 2.2 bytes per parameter (1.7 without checkpointing). The loss head holds lm_head about
+//                 five times over (the weight, its transpose, their prepacked forms); JavaScript keeps the embedding
+//                 table, lm_head and, while building, one layer.
 //   LoRA          A and B, their gradients and AdamW's two moments (float32)
-//   activations   every layer session keeps its own arena, sized to its largest run: per layer about three quarters
-//                 of one layer's recomputed forward + backward working set (QLoRA's backward also keeps its layer's
-//                 dequantized weights), plus the checkpoints and the head's logits, log-probabilities and gradient
+//   activations   one layer's recomputed forward + backward working set at a time (QLoRA's backward also holds that
+//                 layer's dequantized weights), plus the checkpoints and the head's logits, log-probabilities and
+//                 gradient; without checkpointing, every layer's saved activations (about half a working set each).
 //   runtime       Node, V8 and onnxruntime themselves.
-// Checked on the small fixture (batch-tokens 512, max-seq-len 64, rank 8, all modules): float32 estimate 1000 MiB vs
-// peak RSS 985 MiB; QLoRA 827 MiB vs 762 MiB.
+// Checked on the small fixture (batch 4 × 128 tokens, rank 8, all modules): float32 estimate 676 MiB vs peak RSS
+// 587 MiB; QLoRA 356 MiB vs 321 MiB; float32 without checkpointing 804 MiB vs 661 MiB.
 
 import { freemem } from 'node:os';
 import type { ModelConfig } from '../model/config';
@@ -26,6 +29,8 @@ export interface MemoryInputs {
   batchTokens: number;
   /** Longest row (attention is quadratic in it). */
   maxSeqLen: number;
+  /** Gradient checkpointing (default true). */
+  checkpointing?: boolean;
 }
 
 export interface MemoryEstimate {
@@ -42,22 +47,19 @@ export const runtimeBytes = 160 * 2 ** 20;
 export function estimateMemory(m: MemoryInputs): MemoryEstimate {
   const c = m.config;
   const f = 4;
-  let linears = 0;
-  let largestLayerLinears = 0;
+  const checkpointing = m.checkpointing ?? true;
+  let layerLinears = 0;
   for (const mod of linearModules) {
     const [o, i] = linearShape(c, mod);
-    linears += o * i;
-    largestLayerLinears += o * i;
+    layerLinears += o * i;
   }
-  linears *= c.layers;
-  const norms = c.hidden * (2 * c.layers + 1);
+  const linears = layerLinears * c.layers;
   const embed = c.vocab * c.hidden;
   const lmHead = c.tieWordEmbeddings ? 0 : embed;
-  const inJs = (linears + norms + embed + lmHead) * f;
-  // lm_head is an initializer of the loss graph (and of the logits graph, built for evaluation on demand).
-  const head = c.vocab * c.hidden * f;
-  const sessions = m.qlora ? linears * 4.8 : 4 * linears * f;
-  const baseWeights = inJs + sessions + head;
+  const inJs = (embed + lmHead + c.hidden + layerLinears) * f;
+  const head = 5 * c.vocab * c.hidden * f;
+  const perParameter = m.qlora ? (checkpointing ? 2.2 : 1.7) : (checkpointing ? 4 : 3) * f;
+  const baseWeights = inJs + linears * perParameter + head;
   const lora = m.loraParameters * f * 4;
   const N = Math.max(m.batchTokens, m.maxSeqLen);
   const rows = Math.max(1, Math.floor(N / m.maxSeqLen));
@@ -68,8 +70,9 @@ export function estimateMemory(m: MemoryInputs): MemoryEstimate {
   const layer = N * (12 * c.hidden + 10 * c.intermediate + 4 * q + 4 * kv) * f + 4 * rows * c.heads * m.maxSeqLen * m.maxSeqLen * f;
   const checkpoints = (c.layers + 2) * N * c.hidden * f;
   const logits = 4 * N * c.vocab * f;
-  const dequantized = m.qlora ? c.layers * largestLayerLinears * f : 0;
-  const activations = c.layers * layer * 0.75 + dequantized + checkpoints + logits;
+  const dequantized = m.qlora ? layerLinears * f : 0;
+  const saved = checkpointing ? 0 : c.layers * layer * 0.5;
+  const activations = layer + saved + dequantized + checkpoints + logits;
   const total = baseWeights + lora + activations + runtimeBytes;
   return { baseWeights, lora, activations, runtime: runtimeBytes, total };
 }

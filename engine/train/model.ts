@@ -4,7 +4,7 @@
 
 import type { ModelConfig } from '../model/config';
 import { validateConfig } from '../model/config';
-import { requireTensor, type LinearModule, type WeightSource } from '../model/weights';
+import { loadWeightSource, requireTensor, type Float32TensorReader, type LinearModule, type WeightSource } from '../model/weights';
 import { buildLogits, buildLoss } from './graphs/head';
 import { buildLayerBackward, buildLayerForward, type LayerSpec, type ModuleLora } from './graphs/layer';
 import { checkDropout } from './dropout';
@@ -21,6 +21,19 @@ export interface TrainModelOptions extends SessionOptions {
    * false keeps every layer's activations from the forward instead (less compute, far more memory).
    */
   checkpointing?: boolean;
+}
+
+/**
+ * Where the frozen base comes from: tensors already in memory, or a reader that build reads layer by layer (the
+ * sessions copy what they need, so the whole base is never held in JavaScript as well: about 4 bytes per parameter).
+ */
+export type BaseWeights = WeightSource | { reader: Float32TensorReader };
+
+/** The tensors the head's graphs need, kept for the logits graph built on demand. */
+const headTensor = /^(model\.norm\.weight|lm_head\.weight|model\.embed_tokens\.weight)$/;
+
+async function weightsWhere(base: BaseWeights, keep: (name: string) => boolean): Promise<WeightSource> {
+  return 'reader' in base ? loadWeightSource(base.reader, keep) : base;
 }
 
 export interface LayerSessions {
@@ -51,15 +64,18 @@ export class TrainModel {
   }
 
   /** Builds and loads every layer's graphs for LoRA shaped as `lora` (its values may change freely later). */
-  static async build(config: ModelConfig, weights: WeightSource, lora: LoraWeights, options: TrainModelOptions = {}): Promise<TrainModel> {
+  static async build(config: ModelConfig, base: BaseWeights, lora: LoraWeights, options: TrainModelOptions = {}): Promise<TrainModel> {
     validateConfig(config);
     checkDropout(options.loraDropout ?? 0);
+    const weights = await weightsWhere(base, (n) => headTensor.test(n));
     const embedTable = requireTensor(weights, 'model.embed_tokens.weight', [config.vocab, config.hidden]);
     const layers: LayerSessions[] = [];
     try {
       for (let layer = 0; layer < config.layers; layer++) {
+        const prefix = `model.layers.${layer}.`;
+        const layerWeights = await weightsWhere(base, (n) => n.startsWith(prefix));
         const loraMap = new Map<LinearModule, ModuleLora>(lora.ofLayer(layer).map((m) => [m.module, { rank: m.rank, scale: m.scale }]));
-        const spec: LayerSpec = { config, layer, weights, lora: loraMap, baseLinear: options.baseLinear, dropout: (options.loraDropout ?? 0) > 0, checkpointing: options.checkpointing };
+        const spec: LayerSpec = { config, layer, weights: layerWeights, lora: loraMap, baseLinear: options.baseLinear, dropout: (options.loraDropout ?? 0) > 0, checkpointing: options.checkpointing };
         const forward = await GraphSession.create(`layer ${layer} forward`, buildLayerForward(spec), options);
         const backward = await GraphSession.create(`layer ${layer} backward`, buildLayerBackward(spec), options).catch(async (err) => {
           await forward.dispose();

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openModelWeights } from '../../engine/hf/modelWeights';
 import { configFromHf } from '../../engine/model/config';
-import { loadWeightSource } from '../../engine/model/weights';
 import { initLora, loraTargetNames } from '../../engine/train/lora';
 import { TrainModel } from '../../engine/train/model';
 import { AdamW } from '../../engine/train/optim';
@@ -22,13 +21,12 @@ async function main(): Promise<void> {
   const threads = Number(threadsArg);
   const config = configFromHf(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>);
   const reader = await openModelWeights(dir);
-  const weights = await loadWeightSource(reader).finally(() => reader.close());
   const lora = initLora(config, { targets: loraTargetNames, rank: benchLora.rank, alpha: benchLora.alpha }, benchLora.seed);
-  const model = await TrainModel.build(config, weights, lora, {
+  const model = await TrainModel.build(config, { reader }, lora, {
     threads,
     ...(variant === 'qlora' ? { baseLinear: qloraLinear } : {}),
     ...(variant === 'lora-no-checkpointing' ? { checkpointing: false } : {}),
-  });
+  }).finally(() => reader.close());
   const batch = benchBatch(config.vocab, rows, seq);
   const optimizer = new AdamW(lora, { weightDecay: 0.01 });
   const losses: number[] = [];
