@@ -44,7 +44,7 @@ export const trainJob = defineJob({
   description:
     'train fine-tunes a LoRA adapter (args: model, a Hugging Face folder; data, a messages JSONL file or a run folder ' +
     'from generate) into the run folder: adapter/, checkpoints/, loss.csv, train.json. Settings: rank, alpha, targets, ' +
-    'dropout, qlora, epochs, lr, batchTokens, maxSeqLen, accumulate, packing, evalFraction, checkpointEvery, seed, strict, ' +
+    'dropout, qlora, checkpointing (false keeps activations: faster, more memory), epochs, lr, batchTokens, maxSeqLen, accumulate, packing, evalFraction, checkpointEvery, seed, strict, ' +
     'maxMemory (bytes). A resumed run continues from the newest checkpoint.',
   unit: 'steps',
   parseArgs(raw): TrainJobArgs {
@@ -52,7 +52,7 @@ export const trainJob = defineJob({
     return { model: text(raw, 'model'), data: text(raw, 'data') };
   },
   parseSettings(raw): TrainJobSettings {
-    const known = ['rank', 'alpha', 'dropout', 'targets', 'qlora', 'epochs', 'lr', 'batchTokens', 'maxSeqLen', 'accumulate', 'packing', 'evalFraction', 'checkpointEvery', 'seed', 'strict', 'maxMemory'];
+    const known = ['rank', 'alpha', 'dropout', 'targets', 'qlora', 'checkpointing', 'epochs', 'lr', 'batchTokens', 'maxSeqLen', 'accumulate', 'packing', 'evalFraction', 'checkpointEvery', 'seed', 'strict', 'maxMemory'];
     onlyKnown(raw, known, 'settings');
     const targets = raw.targets ?? [...loraTargetNames];
     if (!Array.isArray(targets) || targets.length === 0 || !targets.every((t) => (loraTargetNames as readonly unknown[]).includes(t))) {
@@ -66,6 +66,7 @@ export const trainJob = defineJob({
       dropout: number(raw, 'dropout', d.dropout),
       targets: targets as LoraTargetName[],
       qlora: raw.qlora === true,
+      checkpointing: raw.checkpointing !== false,
       epochs: wholeNumber(raw, 'epochs', { min: 1 }) ?? d.epochs,
       lr: number(raw, 'lr', d.lr),
       batchTokens: wholeNumber(raw, 'batchTokens', { min: 1 }) ?? d.batchTokens,

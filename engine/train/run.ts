@@ -10,7 +10,6 @@ import { readModelFolder } from '../hf/modelFolder';
 import { openModelWeights } from '../hf/modelWeights';
 import { loadTokenizer } from '../hf/tokenizer/files';
 import { configFromHf } from '../model/config';
-import { loadWeightSource } from '../model/weights';
 import { DataError, prepareSamples, readMessagesJsonl, rngFor, shuffledIndices, splitHeldOut, type ChatFormat, type DataProblem, type Sample } from './data';
 import { initLora } from './lora';
 import type { RunSettings } from './settings';
@@ -114,7 +113,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   }
 
   const lora = initLora(config, { targets: st.targets, rank: st.rank, alpha: st.alpha }, st.seed);
-  const estimate = estimateMemory({ config, qlora: st.qlora, loraParameters: lora.parameterCount(), batchTokens: st.batchTokens, maxSeqLen: st.maxSeqLen });
+  const estimate = estimateMemory({ config, qlora: st.qlora, checkpointing: st.checkpointing, loraParameters: lora.parameterCount(), batchTokens: st.batchTokens, maxSeqLen: st.maxSeqLen });
   events.onEstimate?.(estimate);
   checkMemory(estimate, o.maxMemory);
 
@@ -140,8 +139,11 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   };
 
   const reader = await openModelWeights(o.modelDir);
-  const weights = await loadWeightSource(reader).finally(() => reader.close());
-  const model = await TrainModel.build(config, weights, lora, { ...(st.qlora ? { baseLinear: qloraLinear } : {}), loraDropout: st.dropout });
+  const model = await TrainModel.build(config, { reader }, lora, {
+    ...(st.qlora ? { baseLinear: qloraLinear } : {}),
+    loraDropout: st.dropout,
+    checkpointing: st.checkpointing,
+  }).finally(() => reader.close());
   let result: TrainResult;
   try {
     result = await train({ model, lora, phases, heldOut, padId, settings: trainer, outDir: o.outDir, resume: o.resume, fingerprint, signal: o.signal, events, step: o.step });

@@ -9,6 +9,8 @@ export interface RunSettings {
   dropout: number;
   targets: readonly LoraTargetName[];
   qlora: boolean;
+  /** Recompute each layer's forward in its backward (gradient checkpointing); false keeps the activations instead. */
+  checkpointing: boolean;
   epochs: number;
   lr: number;
   batchTokens: number;
@@ -34,6 +36,7 @@ export const defaultRunSettings: RunSettings = {
   dropout: 0,
   targets: loraTargetNames,
   qlora: false,
+  checkpointing: true,
   epochs: 1,
   lr: 2e-4,
   batchTokens: 4096,

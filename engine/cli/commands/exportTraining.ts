@@ -4,79 +4,14 @@ import { readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ModelFolderError } from '../../hf/errors';
 import { DataError } from '../../train/data';
-import { loraTargetNames, type LoraTargetName } from '../../train/lora';
-import { defaultRunSettings, type RunSettings } from '../../train/settings';
-import { UsageError, type OptionValues } from '../args';
+import { UsageError } from '../args';
 import { displayPath } from './check';
 import { defineCommand } from './command';
 import { existingFolder } from './exportAdapter';
-import { trainCommand } from './train';
+import { parseRunSettings, runSettingOptions } from './trainOptions';
 
 /** Trainers an export can be written for. */
 export const exportTargets = ['trl'] as const;
-
-// The training options, with train's own help lines so they read (and mean) the same in both commands.
-const t = trainCommand.options;
-export const runSettingOptions = {
-  qlora: t.qlora,
-  rank: t.rank,
-  alpha: t.alpha,
-  dropout: t.dropout,
-  targets: t.targets,
-  epochs: t.epochs,
-  lr: t.lr,
-  'batch-tokens': t['batch-tokens'],
-  accumulate: t.accumulate,
-  'max-seq-len': t['max-seq-len'],
-  'drop-long': t['drop-long'],
-  packing: t.packing,
-  'eval-fraction': t['eval-fraction'],
-  seed: t.seed,
-};
-
-function wholeNumber(name: string, value: string | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number of at least ${min}, not '${value}'`);
-  return n;
-}
-
-function positive(name: string, value: string | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not '${value}'`);
-  return n;
-}
-
-/**
- * RunSettings from the training options, with train's defaults, bounds and messages (the same rules as train's
- * option parsing; a test holds the two to the same answers).
- */
-export function parseRunSettings(values: OptionValues<typeof runSettingOptions>): RunSettings {
-  const targets = values.targets ? values.targets.split(',').map((x) => x.trim()) : [...loraTargetNames];
-  const unknown = targets.filter((x) => !(loraTargetNames as readonly string[]).includes(x));
-  if (unknown.length) throw new UsageError(`--targets: unknown module ${unknown.join(', ')}; choose from ${loraTargetNames.join(', ')}`);
-  const settings: RunSettings = {
-    ...defaultRunSettings,
-    rank: wholeNumber('rank', values.rank, defaultRunSettings.rank),
-    alpha: positive('alpha', values.alpha, defaultRunSettings.alpha),
-    dropout: positive('dropout', values.dropout, defaultRunSettings.dropout, true),
-    targets: targets as LoraTargetName[],
-    qlora: values.qlora === true,
-    epochs: wholeNumber('epochs', values.epochs, defaultRunSettings.epochs),
-    lr: positive('lr', values.lr, defaultRunSettings.lr),
-    batchTokens: wholeNumber('batch-tokens', values['batch-tokens'], defaultRunSettings.batchTokens),
-    accumulate: wholeNumber('accumulate', values.accumulate, 1),
-    maxSeqLen: wholeNumber('max-seq-len', values['max-seq-len'], defaultRunSettings.maxSeqLen, 2),
-    overlong: values['drop-long'] ? 'drop' : 'truncate',
-    packing: values.packing === true,
-    evalFraction: positive('eval-fraction', values['eval-fraction'], defaultRunSettings.evalFraction, true),
-    seed: wholeNumber('seed', values.seed, defaultRunSettings.seed, 0),
-  };
-  if (settings.dropout >= 1) throw new UsageError(`--dropout must be below 1, not ${settings.dropout}`);
-  if (settings.evalFraction >= 1) throw new UsageError(`--eval-fraction must be below 1, not ${settings.evalFraction}`);
-  return settings;
-}
 
 export const exportTrainingCommand = defineCommand({
   name: 'export-training',

@@ -4,28 +4,14 @@ import { resolve } from 'node:path';
 import { ModelFolderError, SafetensorsError } from '../../hf/errors';
 import { CheckpointError } from '../../train/checkpoint';
 import { DataError } from '../../train/data';
-import { loraTargetNames, type LoraTargetName } from '../../train/lora';
 import { describeEstimate, MemoryLimitError } from '../../train/memory';
-import { defaultRunSettings, type RunSettings } from '../../train/settings';
+import type { RunSettings } from '../../train/settings';
 import { ResumeError, TrainingCancelledError, TrainingDivergedError } from '../../train/errors';
 import { UsageError } from '../args';
 import { displayPath } from './check';
 import { defineCommand } from './command';
 import { existingFolder } from './exportAdapter';
-
-function wholeNumber(name: string, value: string | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number of at least ${min}, not '${value}'`);
-  return n;
-}
-
-function positive(name: string, value: string | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, not '${value}'`);
-  return n;
-}
+import { parseRunSettings, runSettingOptions, wholeNumber } from './trainOptions';
 
 /** "8G", "512M", "1.5GiB" or bytes. */
 export function parseMemory(value: string): number {
@@ -58,21 +44,12 @@ export const trainCommand = defineCommand({
     model: { type: 'string', short: 'm', valueName: '<hf-dir>', description: 'Hugging Face folder of the base model' },
     data: { type: 'string', short: 'd', valueName: '<path>', description: 'messages JSONL file, or a run folder from generate' },
     out: { type: 'string', short: 'o', valueName: '<dir>', description: 'Output folder (adapter/, checkpoints/, loss.csv, train.json)' },
-    qlora: { type: 'boolean', description: 'Hold the frozen base in 4 bits (blockwise, 32 per block)' },
-    rank: { type: 'string', short: 'r', valueName: '<n>', description: `LoRA rank (default ${defaultRunSettings.rank})` },
-    alpha: { type: 'string', valueName: '<n>', description: `LoRA alpha; the update is scaled by alpha/rank (default ${defaultRunSettings.alpha})` },
-    dropout: { type: 'string', valueName: '<p>', description: `LoRA dropout on each adapted module's input while training (default ${defaultRunSettings.dropout})` },
-    targets: { type: 'string', valueName: '<list>', description: `Comma-separated modules to adapt (default all: ${loraTargetNames.join(',')})` },
-    epochs: { type: 'string', short: 'e', valueName: '<n>', description: `Epochs per phase (default ${defaultRunSettings.epochs})` },
-    lr: { type: 'string', valueName: '<x>', description: `Peak learning rate (default ${defaultRunSettings.lr})` },
-    'batch-tokens': { type: 'string', valueName: '<n>', description: `Padded tokens per micro-batch (default ${defaultRunSettings.batchTokens})` },
-    accumulate: { type: 'string', valueName: '<n>', description: 'Micro-batches per optimizer step (default 1)' },
-    'max-seq-len': { type: 'string', valueName: '<n>', description: `Longest sample in tokens; longer ones are cut (default ${defaultRunSettings.maxSeqLen})` },
-    'drop-long': { type: 'boolean', description: 'Drop samples longer than --max-seq-len instead of cutting them' },
-    packing: { type: 'boolean', description: 'Pack samples into rows of --max-seq-len tokens instead of padding' },
-    'eval-fraction': { type: 'string', valueName: '<x>', description: `Share of samples held out for the evaluation loss (default ${defaultRunSettings.evalFraction})` },
+    ...runSettingOptions,
+    'no-checkpointing': {
+      type: 'boolean',
+      description: 'Keep every layer\'s activations from the forward instead of recomputing them in the backward (faster, far more memory)',
+    },
     'checkpoint-every': { type: 'string', valueName: '<n>', description: 'Also checkpoint every n optimizer steps' },
-    seed: { type: 'string', valueName: '<n>', description: `Seed of the LoRA init, split and order (default ${defaultRunSettings.seed})` },
     'max-memory': { type: 'string', valueName: '<size>', description: 'Refuse to start when the estimate exceeds this (e.g. 8G)' },
     resume: { type: 'boolean', description: 'Continue from the newest checkpoint in --out' },
     strict: { type: 'boolean', description: 'Stop at the first bad data line instead of skipping it' },
@@ -83,29 +60,11 @@ export const trainCommand = defineCommand({
     if (!values.model) throw new UsageError('train needs --model <hf-dir>');
     if (!values.data) throw new UsageError('train needs --data <run-dir|file.jsonl>');
     if (!values.out) throw new UsageError('train needs --out <dir>');
-    const targets = values.targets ? values.targets.split(',').map((t) => t.trim()) : [...loraTargetNames];
-    const unknown = targets.filter((t) => !(loraTargetNames as readonly string[]).includes(t));
-    if (unknown.length) throw new UsageError(`--targets: unknown module ${unknown.join(', ')}; choose from ${loraTargetNames.join(', ')}`);
     const settings: RunSettings = {
-      ...defaultRunSettings,
-      rank: wholeNumber('rank', values.rank, defaultRunSettings.rank),
-      alpha: positive('alpha', values.alpha, defaultRunSettings.alpha),
-      dropout: positive('dropout', values.dropout, defaultRunSettings.dropout, true),
-      targets: targets as LoraTargetName[],
-      qlora: values.qlora === true,
-      epochs: wholeNumber('epochs', values.epochs, defaultRunSettings.epochs),
-      lr: positive('lr', values.lr, defaultRunSettings.lr),
-      batchTokens: wholeNumber('batch-tokens', values['batch-tokens'], defaultRunSettings.batchTokens),
-      accumulate: wholeNumber('accumulate', values.accumulate, 1),
-      maxSeqLen: wholeNumber('max-seq-len', values['max-seq-len'], defaultRunSettings.maxSeqLen, 2),
-      overlong: values['drop-long'] ? 'drop' : 'truncate',
-      packing: values.packing === true,
-      evalFraction: positive('eval-fraction', values['eval-fraction'], defaultRunSettings.evalFraction, true),
-      seed: wholeNumber('seed', values.seed, defaultRunSettings.seed, 0),
+      ...parseRunSettings(values),
+      checkpointing: values['no-checkpointing'] !== true,
       ...(values['checkpoint-every'] ? { checkpointEvery: wholeNumber('checkpoint-every', values['checkpoint-every'], 0) } : {}),
     };
-    if (settings.dropout >= 1) throw new UsageError(`--dropout must be below 1, not ${settings.dropout}`);
-    if (settings.evalFraction >= 1) throw new UsageError(`--eval-fraction must be below 1, not ${settings.evalFraction}`);
     const maxMemory = values['max-memory'] !== undefined ? parseMemory(values['max-memory']) : undefined;
     const modelDir = await existingFolder(ctx, values.model, 'the base model folder (--model)');
     const data = resolve(ctx.cwd, values.data);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../engine/cli/run';
@@ -8,6 +8,7 @@ import { convertHfToGguf } from '../../../engine/gguf/convert';
 import { exportLoraAdapter } from '../../../engine/gguf/lora/export';
 import { renderChatTemplate } from '../../../engine/hf/chatTemplate';
 import { readModelFolder } from '../../../engine/hf/modelFolder';
+import { openSafetensors } from '../../../engine/hf/safetensors';
 import { loadTokenizer } from '../../../engine/hf/tokenizer/files';
 import { openLlamaModel } from '../../support/llama';
 import { tinyModel, toyDatasetLines } from './helpers';
@@ -71,6 +72,44 @@ test('taxonomy-studio train end to end; the exported adapter moves llama.cpp tow
     console.log(`llama.cpp on a trained prompt: answer log-prob ${before.logp.toFixed(2)} -> ${after.logp.toFixed(2)}, top-1 answer tokens ${before.top} -> ${after.top} of ${answer.length}`);
     assert.ok(after.logp > before.logp + answer.length, `log-prob ${before.logp} -> ${after.logp}`);
     assert.ok(after.top >= before.top + Math.ceil(answer.length / 2), `top-1 ${before.top} -> ${after.top} of ${answer.length}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('train --no-checkpointing keeps activations instead of recomputing them: the same adapter as the checkpointed run, the setting recorded', async () => {
+  const { dir: modelDir } = await tinyModel();
+  const work = mkdtempSync(join(tmpdir(), 'train-cli-nock-'));
+  try {
+    writeFileSync(join(work, 'data.jsonl'), toyDatasetLines().join('\n') + '\n');
+    const common = ['--model', modelDir, '--data', 'data.jsonl', '--rank', '4', '--lr', '1e-2', '--batch-tokens', '256', '--max-seq-len', '64', '--eval-fraction', '0', '--epochs', '2'];
+    const adapters: Map<string, Float32Array>[] = [];
+    for (const [out, extra] of [['ck', []], ['nock', ['--no-checkpointing']]] as const) {
+      const r = await cli(['train', ...common, '--out', out, ...extra], work);
+      assert.equal(r.code, 0, r.stderr);
+      const settings = (JSON.parse(readFileSync(join(work, out, 'train.json'), 'utf8')) as { settings: { checkpointing: boolean } }).settings;
+      assert.equal(settings.checkpointing, out === 'ck');
+      const file = await openSafetensors(join(work, out, 'adapter', 'adapter_model.safetensors'));
+      try {
+        adapters.push(new Map(await Promise.all(file.names.map(async (n) => [n, await file.readFloat32(n)] as const))));
+      } finally {
+        await file.close();
+      }
+    }
+    const [ck, nock] = adapters;
+    assert.deepEqual([...nock.keys()].sort(), [...ck.keys()].sort());
+    let worst = 0;
+    let moved = 0;
+    for (const [name, a] of ck) {
+      const b = nock.get(name)!;
+      for (let i = 0; i < a.length; i++) {
+        worst = Math.max(worst, Math.abs(a[i] - b[i]) / (Math.abs(a[i]) + 1e-3));
+        moved = Math.max(moved, Math.abs(a[i]));
+      }
+    }
+    // The two paths compute the same gradients (float32 rounding apart), so a few AdamW steps land in the same place.
+    assert.ok(moved > 0, 'the adapter is all zeros');
+    assert.ok(worst < 1e-2, `worst relative difference between the adapters ${worst}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
