@@ -1,4 +1,5 @@
-// `npm run bench -- train [--train-size=small|tiny] [--train-rows=N] [--train-seq=N] [--train-steps=N] [--train-threads=N]`:
+// `npm run bench -- train [--train-size=small|tiny] [--train-rows=N] [--train-seq=N] [--train-steps=N] [--train-threads=N]
+//   [--train-memory-size=medium|none]`:
 // our trainer against PyTorch's eager LoRA on the same CPU, the same model and the same batch, each variant in its own
 // process (its peak RSS is its own), and the achieved FLOP rate against the matmul peak ORT reaches here (the MFU).
 // Targets (issue 7): at least PyTorch's tokens/s; MFU ≥ 50% of the measured peak; QLoRA peak RSS ≤ 40% of fp32 LoRA's.
@@ -64,8 +65,19 @@ async function matmulPeak(threads: number, n = 1024, runs = 8): Promise<number> 
   return (2 * n * n * n) / best / 1e9;
 }
 
-function worker(repo: string, args: string[]): StepFigures {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'test', 'bench', 'trainStepWorker.ts'), ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
+/**
+ * The worker bundled as the CLI is (esbuild, onnxruntime-node external), so its RSS is the trainer's and not tsx's
+ * compiler (about 40 MB). It lives under node_modules/.cache so onnxruntime-node resolves from the repository.
+ */
+async function bundleWorker(repo: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const out = join(repo, 'node_modules', '.cache', 'taxonomy-studio-bench', 'train-step-worker.js');
+  await build({ entryPoints: [join(repo, 'test', 'bench', 'trainStepWorker.ts')], outfile: out, bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node'], logLevel: 'warning' });
+  return out;
+}
+
+function worker(script: string, args: string[]): StepFigures {
+  const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
   if (r.status !== 0) throw new Error(`train bench worker ${args[1]} failed (exit ${r.status ?? r.signal}):\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as StepFigures;
 }
@@ -98,9 +110,10 @@ export async function runTrainBench(args: string[]): Promise<void> {
     writeFileSync(idsFile, new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
     const common = [String(rows), String(seq), String(steps), String(threads)];
 
+    const script = await bundleWorker(repo);
     const peak = await matmulPeak(threads);
     const results: StepFigures[] = [];
-    for (const variant of ['lora', 'lora-no-checkpointing', 'qlora']) results.push(worker(repo, [modelDir, variant, ...common]));
+    for (const variant of ['lora', 'lora-no-checkpointing', 'qlora']) results.push(worker(script, [modelDir, variant, ...common]));
     const torch = torchReference(repo, [modelDir, idsFile, ...common, String(benchLora.rank), String(benchLora.alpha)]);
 
     const perToken = flopsPerToken(config, seq);
@@ -140,6 +153,20 @@ export async function runTrainBench(args: string[]): Promise<void> {
       },
     ];
     printTable(`Targets (FLOPs per trained token ≈ 4·N + attention = ${(perToken / 1e6).toFixed(1)} MFLOP)`, targets);
+
+    // Peak memory is part fixed (Node, onnxruntime, one layer's activations, the head) and part per parameter, so the
+    // QLoRA/LoRA ratio depends on the model's size: the same two variants on a larger fixture, one step each.
+    const memorySize = option(args, 'train-memory-size', 'medium');
+    if (memorySize !== 'none' && memorySize !== size) {
+      const bigDir = join(dir, `model-${memorySize}`);
+      await writeFixtureModel(bigDir, { size: memorySize as FixtureSize, seed: 5 });
+      const bigConfig = configFromHf(JSON.parse(readFileSync(join(bigDir, 'config.json'), 'utf8')) as Record<string, unknown>);
+      const big = ['lora', 'qlora'].map((variant) => worker(script, [bigDir, variant, String(rows), String(seq), '1', String(threads)]));
+      printTable(
+        `Peak memory on the ${memorySize} fixture (${(matmulParameters(bigConfig) / 1e6).toFixed(1)}M matmul parameters, the same batch, one timed step)`,
+        big.map((r) => ({ variant: r.variant, 'peak RSS MB': Math.round(r.maxRssMB), 'RSS vs LoRA': `${((100 * r.maxRssMB) / big[0].maxRssMB).toFixed(0)}%`, 'tokens/s': r.tokensPerSec })),
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // One variant of the training benchmark in its own process, so its peak RSS is its own: builds the trainer's graphs
 // for the model folder, runs warm-up steps and then timed steps (forward + backward + AdamW) on the bench's batch, and
 // prints one JSON line.
-//   node --import tsx test/bench/trainStepWorker.ts <model-dir> <lora|lora-no-checkpointing|qlora> <rows> <seq> <steps> <threads>
+//   node <this file bundled, or --import tsx> <model-dir> <lora|lora-no-checkpointing|qlora> <rows> <seq> <steps> <threads>
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openModelWeights } from '../../engine/hf/modelWeights';
