@@ -10,11 +10,12 @@ import { readModelFolder } from '../hf/modelFolder';
 import { openModelWeights } from '../hf/modelWeights';
 import { loadTokenizer } from '../hf/tokenizer/files';
 import { configFromHf } from '../model/config';
-import { DataError, prepareSamples, readMessagesJsonl, rngFor, shuffledIndices, splitHeldOut, type ChatFormat, type DataProblem, type Sample } from './data';
+import { DataError, prepareSamples, readMessagesJsonl, type ChatFormat, type DataProblem, type Sample } from './data';
 import { initLora } from './lora';
 import type { RunSettings } from './settings';
 
 export { defaultRunSettings, type RunSettings } from './settings';
+import { splitPhase } from './phaseSplit';
 import { checkMemory, estimateMemory, type MemoryEstimate } from './memory';
 import { TrainModel } from './model';
 import { savePeftAdapter } from './peft';
@@ -99,17 +100,9 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     if (prepared.truncated || prepared.droppedTooLong) {
       events.onLog?.(`${f.file}: ${prepared.truncated} samples cut to ${st.maxSeqLen} tokens, ${prepared.droppedTooLong} dropped as too long (--max-seq-len)`);
     }
-    const split = splitHeldOut(prepared.samples, st.evalFraction, st.seed);
+    const split = splitPhase(prepared.samples, phases.at(-1)?.samples, st, f.phase, f.file, problems.length);
     heldOut.push(...split.heldOut);
-    let samples = split.train;
-    const previous = phases.at(-1);
-    if (previous && st.replay > 0) {
-      const n = Math.round(previous.samples.length * st.replay);
-      const pick = shuffledIndices(previous.samples.length, rngFor(st.seed, `replay:${f.phase}`)).slice(0, n);
-      samples = [...samples, ...pick.map((i) => previous.samples[i])];
-    }
-    if (samples.length === 0) throw new DataError(f.file, undefined, 'no trainable samples', problems.length ? `${problems.length} lines were skipped; see above` : 'the file is empty');
-    phases.push({ name: f.phase, epochs: st.epochs, samples });
+    phases.push({ name: f.phase, epochs: st.epochs, samples: split.train });
   }
 
   const lora = initLora(config, { targets: st.targets, rank: st.rank, alpha: st.alpha }, st.seed);

@@ -5,7 +5,8 @@
 import { readModelFolder } from '../../hf/modelFolder';
 import { renderChatTemplate } from '../../hf/chatTemplate';
 import { loadTokenizer } from '../../hf/tokenizer/files';
-import { DataError, prepareSamples, readMessagesJsonl, rngFor, shuffledIndices, splitHeldOut, type ChatFormat, type Conversation, type DataProblem, type Sample } from '../data';
+import { prepareSamples, readMessagesJsonl, type ChatFormat, type Conversation, type DataProblem, type Sample } from '../data';
+import { splitPhase } from '../phaseSplit';
 import { dataFiles } from '../run';
 import type { RunSettings } from '../settings';
 
@@ -76,21 +77,13 @@ export async function exportPhases(modelDir: string, data: string, st: RunSettin
         assistant_masks: Array.from(s.lossMask),
       };
     };
-    const split = splitHeldOut(prepared.samples, st.evalFraction, st.seed);
-    heldOut.push(...split.heldOut.map(rowOf));
-    let samples = split.train;
-    let rows = samples.map(rowOf);
-    let replayed = 0;
     const previous = trained.at(-1);
-    if (previous && st.replay > 0) {
-      // The same draw as runTraining: a seeded pick of the previous phase's training samples.
-      const n = Math.round(previous.samples.length * st.replay);
-      const pick = shuffledIndices(previous.samples.length, rngFor(st.seed, `replay:${f.phase}`)).slice(0, n);
-      samples = [...samples, ...pick.map((i) => previous.samples[i])];
-      rows = [...rows, ...pick.map((i) => previous.rows[i])];
-      replayed = pick.length;
-    }
-    if (samples.length === 0) throw new DataError(f.file, undefined, 'no trainable samples', problems.length ? `${problems.length} lines were skipped; see above` : 'the file is empty');
+    const split = splitPhase(prepared.samples, previous?.samples, st, f.phase, f.file, problems.length);
+    heldOut.push(...split.heldOut.map(rowOf));
+    const samples = split.train;
+    const own = samples.length - split.replayed.length;
+    const rows = [...samples.slice(0, own).map(rowOf), ...split.replayed.map((i) => previous!.rows[i])];
+    const replayed = split.replayed.length;
     trained.push({ samples, rows });
     phases.push({
       name: f.phase,
