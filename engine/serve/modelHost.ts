@@ -33,7 +33,7 @@ export interface ModelHostOptions {
   contextSize?: number;
   /** 'auto': offload to a GPU when llama.cpp finds one (default); 'off': CPU only. */
   gpu?: 'auto' | 'off';
-  /** CPU threads per context (default on the CPU: one per physical core, see engine/llama/threads.ts). */
+  /** CPU threads per context (default on the CPU: the physical cores shared among the contexts, see engine/llama/threads.ts). */
   threads?: number;
   /** Lines for the operator (loading, offload). */
   log?(line: string): void;
@@ -126,7 +126,8 @@ export class ModelHost {
     const slots: Slot[] = [];
     try {
       const contextSize = options.contextSize ?? Math.min(model.trainContextSize || 4096, 4096);
-      const threads = contextThreads(llama, options.threads || undefined);
+      // Every model id has its own context and they decode at once: they share the cores.
+      const threads = contextThreads(llama, options.threads || undefined, ids.length);
       for (const spec of [{ id: baseId, path: undefined as string | undefined, scale: 1 }, ...adapters.map((a) => ({ id: a.id, path: a.path, scale: a.scale ?? 1 }))]) {
         let context: LlamaContext;
         try {
