@@ -1,6 +1,9 @@
 // `npm run test:e2e`: the extension in a real VS Code (code-server + headless chromium). Installs the tools into a
 // cache folder on first use, packages and installs the .vsix into a fresh isolated profile, opens copies of the
 // example taxonomy, runs the extension-host suites and the UI checks, and ends with "N passed, N failed".
+//
+//   npm run test:e2e [-- --grep PATTERN]    only the extension-host tests whose full title matches PATTERN (a regular
+//                                           expression, as mocha's --grep), and no UI checks
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +21,16 @@ function log(msg: string): void {
   process.stdout.write(`[e2e ${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
 }
 
+function parseArgs(argv: string[]): { grep?: string } {
+  const i = argv.indexOf('--grep');
+  if (i >= 0 && !argv[i + 1]) throw new Error('--grep needs a pattern: npm run test:e2e -- --grep "Packaged extension"');
+  const unknown = argv.filter((_, j) => i < 0 || (j !== i && j !== i + 1));
+  if (unknown.length) throw new Error(`unexpected argument '${unknown[0]}' (usage: npm run test:e2e [-- --grep PATTERN])`);
+  return i >= 0 ? { grep: argv[i + 1] } : {};
+}
+
 async function main(): Promise<number> {
+  const { grep } = parseArgs(process.argv.slice(2));
   const cache = cacheDir(repo);
   const tools = ensureTools(cache);
   log('tools ready');
@@ -37,7 +49,7 @@ async function main(): Promise<number> {
   log('extension built and packaged');
 
   const resultsFile = join(runDir, 'extension-host-results.json');
-  const profile = makeProfile(join(runDir, 'profile'), tools, { TAXONOMY_STUDIO_E2E_RESULTS: resultsFile });
+  const profile = makeProfile(join(runDir, 'profile'), tools, { TAXONOMY_STUDIO_E2E_RESULTS: resultsFile, ...(grep ? { TAXONOMY_STUDIO_E2E_GREP: grep } : {}) });
   installExtension(tools, profile, vsix);
   const installed = readdirSync(profile.extensions).find((n) => n.startsWith('taxonomy-studio.taxonomy-studio-'));
   if (!installed) throw new Error(`the .vsix did not install into ${profile.extensions}`);
@@ -74,6 +86,10 @@ async function main(): Promise<number> {
       })),
     );
     log('extension host suites done');
+    if (grep) {
+      log(`UI checks skipped (--grep ${grep})`);
+      return report(results);
+    }
 
     const views = declaredViews(JSON.parse(readFileSync(join(extensionDir, 'package.json'), 'utf8')));
     if (!views) log('the manifest declares no Taxonomy Studio views: the tree view is not checked');
@@ -87,7 +103,12 @@ async function main(): Promise<number> {
   } finally {
     stop();
   }
+  log(existsSync(screenshots) ? 'done' : 'done (no screenshots)');
+  return report(results);
+}
 
+/** Prints each result and the "N passed, N failed" line; the exit code. */
+function report(results: CheckResult[]): number {
   for (const r of results) {
     process.stdout.write(`${r.ok ? 'ok' : 'FAILED'}  ${r.name}\n`);
     if (r.error) process.stdout.write(`${r.error.replace(/^/gm, '      ')}\n`);
@@ -98,7 +119,6 @@ async function main(): Promise<number> {
     process.stdout.write('0 passed, 1 failed\n');
     return 1;
   }
-  log(existsSync(screenshots) ? 'done' : 'done (no screenshots)');
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   return failed > 0 ? 1 : 0;
 }

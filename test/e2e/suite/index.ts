@@ -12,7 +12,9 @@ export interface SuiteResults {
 export function run(): Promise<void> {
   const out = process.env.TAXONOMY_STUDIO_E2E_RESULTS;
   if (!out) return Promise.reject(new Error('TAXONOMY_STUDIO_E2E_RESULTS is not set: run these tests with npm run test:e2e'));
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec' });
+  // `npm run test:e2e -- --grep PATTERN` runs only the tests whose full title matches.
+  const grep = process.env.TAXONOMY_STUDIO_E2E_GREP;
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, reporter: 'spec', ...(grep ? { grep: new RegExp(grep) } : {}) });
   for (const f of readdirSync(__dirname).filter((n) => n.endsWith('.test.js')).sort()) mocha.addFile(join(__dirname, f));
   const results: SuiteResults = { tests: [] };
   return new Promise((resolve, reject) => {
