@@ -10,6 +10,7 @@ import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rm
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { extensionBundles } from './build.mjs';
 
 export const target = { vsce: 'linux-x64', os: 'linux', cpu: 'x64', libc: 'glibc' };
 
@@ -178,7 +179,9 @@ export async function packageExtension(repo, { out, stage, log = () => {} } = {}
   const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
   out = resolve(repo, out ?? `${manifest.name}-${manifest.version}-${target.vsce}.vsix`);
   stage = resolve(repo, stage ?? join('.cache', 'package', 'stage'));
-  for (const f of ['dist/cli.js', 'dist/extension.js', 'dist/language-client.js', 'dist/language-server.js']) {
+  // The extension's lazily loaded bundles ship like the rest of dist/ (.vscodeignore leaves out only source maps).
+  const bundles = extensionBundles(repo).map((b) => b.outfile);
+  for (const f of ['dist/cli.js', 'dist/extension.js', 'dist/language-client.js', 'dist/language-server.js', ...bundles]) {
     if (!existsSync(join(repo, f))) throw new Error(`${f} is missing: run npm run build first`);
   }
 

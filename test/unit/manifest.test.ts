@@ -9,6 +9,7 @@ import picomatch from 'picomatch';
 import { commandPrefix, commands } from '../../extension/commands/index';
 import { defaultLimits } from '../../engine/taxonomy/limits';
 import { readSettings } from '../../language-server/settings';
+import { extensionBundles } from '../../scripts/build.mjs';
 
 const repoRoot = resolve(__dirname, '../..');
 const read = (rel: string) => readFileSync(join(repoRoot, rel), 'utf8');
@@ -222,10 +223,11 @@ test('.vscodeignore ships dist, the grammar, the media and the example taxonomy,
     .filter((l) => l !== '' && !l.startsWith('#'));
   assert.ok(!patterns.some((p) => p.startsWith('!')), 'no negations: what ships is whatever no pattern excludes');
   const excluded = picomatch(patterns, { dot: true });
-  for (const file of ['package.json', 'README.md', 'dist/extension.js', 'dist/language-server.js', 'dist/cli.js', pkg.contributes.grammars[0].path, 'language-configuration.json', pkg.icon, 'media/qna-yaml.svg', 'examples/taxonomy/knowledge/a/qna.yaml', 'examples/knowledge-docs/a.md']) {
+  const bundles = extensionBundles(repoRoot).map((b) => b.outfile);
+  for (const file of ['package.json', 'README.md', 'dist/extension.js', 'dist/language-client.js', ...bundles, 'dist/language-server.js', 'dist/cli.js', pkg.contributes.grammars[0].path, 'language-configuration.json', pkg.icon, 'media/qna-yaml.svg', 'examples/taxonomy/knowledge/a/qna.yaml', 'examples/knowledge-docs/a.md']) {
     assert.ok(!excluded(file.replace(/^\.\//, '')), `${file} ships`);
   }
-  for (const file of ['node_modules/yaml/package.json', 'extension/main.ts', 'engine/cli/main.ts', 'language-server/server.ts', 'test/unit/manifest.test.ts', 'examples/knowledge-docs-repo/.git/HEAD', 'scripts/build.mjs', 'tsconfig.json', 'dist/extension.js.map', '.ci/run', '.gitignore', 'media/screenshot.png']) {
+  for (const file of ['node_modules/yaml/package.json', 'extension/main.ts', 'engine/cli/main.ts', 'language-server/server.ts', 'test/unit/manifest.test.ts', 'examples/knowledge-docs-repo/.git/HEAD', 'scripts/build.mjs', 'tsconfig.json', 'dist/extension.js.map', 'dist/commands/check.js.map', '.ci/run', '.gitignore', 'media/screenshot.png']) {
     assert.ok(excluded(file), `${file} is left out`);
   }
   assert.ok(statSync(join(repoRoot, '.ci/run')).mode & 0o100, '.ci/run is executable');

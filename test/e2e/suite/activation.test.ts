@@ -5,7 +5,7 @@
 // onnxruntime, answers a chat request through node-llama-cpp and reads a PDF with pdfjs.
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
@@ -29,10 +29,22 @@ function hostMarks(): Mark[] {
   return perf.getMarks();
 }
 
-function markTime(marks: Mark[], name: string): number {
-  const m = marks.find((x) => x.name === `${name}/${extensionId}`);
-  assert.ok(m, `no ${name} mark for ${extensionId}: marks are ${marks.map((x) => x.name).filter((n) => n.includes(extensionId)).join(', ') || 'none for it'}`);
+function markTime(marks: Mark[], name: string, id = extensionId): number {
+  const m = marks.find((x) => x.name === `${name}/${id}`);
+  assert.ok(m, `no ${name} mark for ${id}: marks are ${marks.map((x) => x.name).filter((n) => n.includes(id)).join(', ') || 'none for it'}`);
   return m.startTime;
+}
+
+/**
+ * How long the host waited between loading an extension's code and calling its activate(): VS Code loads the code
+ * and the extension's context (globalState and workspaceState, fetched from the workbench) side by side and calls
+ * activate() once both are there. The wait is VS Code's, the same for every extension activated then.
+ */
+function contextWait(marks: Mark[], id: string): number | undefined {
+  const at = (name: string) => marks.find((x) => x.name === `code/extHost/${name}/${id}`)?.startTime;
+  const loaded = at('didLoadExtensionCode');
+  const called = at('willActivateExtension');
+  return loaded !== undefined && called !== undefined ? called - loaded : undefined;
 }
 
 suite('Packaged extension', () => {
@@ -45,11 +57,21 @@ suite('Packaged extension', () => {
     const loadEnd = markTime(marks, 'code/extHost/didLoadExtensionCode');
     const activateStart = markTime(marks, 'code/extHost/willActivateExtension');
     const activateEnd = markTime(marks, 'code/extHost/didActivateExtension');
-    const total = activateEnd - loadStart;
     assert.ok(loadStart <= loadEnd && loadEnd <= activateStart && activateStart <= activateEnd, 'activation marks out of order');
-    // The figure goes in the title the harness prints (the host's console reaches only the browser). The 200 ms
-    // goal is a figure to watch, not an assertion: timing on a shared machine is no test.
-    this.test!.title = `activates in ${total} ms (loading dist/extension.js ${loadEnd - loadStart} ms, activate() ${activateEnd - activateStart} ms; goal < 200 ms)`;
+    // What VS Code counts as an extension's activation time (Running Extensions, the extension's page): loading its
+    // code plus the activate() call.
+    const activation = loadEnd - loadStart + (activateEnd - activateStart);
+    const others = [...new Set(marks.map((m) => /^code\/extHost\/didLoadExtensionCode\/(.+)$/.exec(m.name)?.[1]).filter((id): id is string => !!id && id !== extensionId))]
+      .map((id) => contextWait(marks, id))
+      .filter((w): w is number => w !== undefined)
+      .sort((a, b) => a - b);
+    const median = others.length ? `${Math.round(others[others.length >> 1])} ms` : 'none measured';
+    // The figures go in the title the harness prints (the host's console reaches only the browser). The 200 ms goal
+    // is a figure to watch, not an assertion: timing on a shared machine is no test.
+    this.test!.title =
+      `activates in ${Math.round(activation)} ms as VS Code counts it (loading dist/extension.js ${Math.round(loadEnd - loadStart)} ms + activate() ${Math.round(activateEnd - activateStart)} ms; goal < 200 ms); ` +
+      `${Math.round(activateEnd - loadStart)} ms from load to activated, of which VS Code waited ${Math.round(activateStart - loadEnd)} ms for the extension's context ` +
+      `(median wait of the ${others.length} other extensions activated in this host: ${median})`;
   });
 
   test('activation loads none of the engine packages (node-llama-cpp, onnxruntime-node, pdfjs-dist)', async () => {
@@ -61,10 +83,17 @@ suite('Packaged extension', () => {
     const report = process.report?.getReport() as { sharedObjects?: string[] } | undefined;
     assert.ok(report?.sharedObjects, 'process.report lists no shared objects');
     assert.deepEqual(report.sharedObjects.filter((so) => heavyLibraries.some((r) => r.test(so))), [], 'native libraries of the engine packages in the extension host');
-    // The bundle itself must not name them: they are the engine's, which runs in child processes.
-    const bundle = readFileSync(join(ext.extensionPath, 'dist', 'extension.js'), 'utf8');
-    for (const p of ['node-llama-cpp', 'onnxruntime-node', 'pdfjs-dist']) {
-      assert.ok(!new RegExp(`(require|import)\\(["']${p}`).test(bundle), `dist/extension.js loads ${p}`);
+    // No bundle the extension host loads (dist/extension.js and those it loads later) may name them: they are the
+    // engine's, which runs in child processes.
+    const dist = join(ext.extensionPath, 'dist');
+    const engineSide = ['cli.js', 'quant-worker.js', 'language-server.js', 'chat-webview.js'];
+    const bundles = [...readdirSync(dist).filter((n) => n.endsWith('.js') && !engineSide.includes(n)), ...readdirSync(join(dist, 'commands')).map((n) => `commands/${n}`)];
+    assert.ok(bundles.includes('extension.js') && bundles.includes('views.js') && bundles.includes('commands/pipeline.js'), `the extension's bundles: ${bundles.join(', ')}`);
+    for (const f of bundles) {
+      const text = readFileSync(join(dist, f), 'utf8');
+      for (const p of ['node-llama-cpp', 'onnxruntime-node', 'pdfjs-dist']) {
+        assert.ok(!new RegExp(`(require|import)\\(["']${p}`).test(text), `dist/${f} loads ${p}`);
+      }
     }
   });
 
